@@ -1,0 +1,57 @@
+import { gradeWorkspace, type GradeOutcome, type Split } from '../lib/sandbox/grader.js';
+import { recordName, type ObservationRecord } from '../lib/run/records.js';
+import type { Attempt, AttemptKind } from '../lib/run/types.js';
+import { taskOrFail, type ActivityDeps } from './context.js';
+import type { LoadedTask } from '../lib/config/load.js';
+
+export interface GradeInput {
+  runId: string;
+  taskId: string;
+  step: number;
+  kind: AttemptKind;
+  image: string;
+}
+
+function formatMetrics(metrics: Record<string, number>): string {
+  return JSON.stringify(metrics);
+}
+
+function validationObservation(task: LoadedTask, attempt: Attempt): string {
+  if (attempt.error) return `Validation failed: ${attempt.error}`;
+  const artifact = task.submission_artifact ?? 'your workspace';
+  const baseline = task.baseline_scores[0];
+  return [
+    `Your code produced a valid submission artefact at ${artifact}.`,
+    ...(baseline ? [`Baseline Score: ${formatMetrics(baseline)}`] : []),
+    `Evaluation Score (${task.validate_shows} split): ${formatMetrics(attempt.shownMetrics ?? {})}`,
+  ].join('\n');
+}
+
+function toAttempt(step: number, kind: AttemptKind, scored: GradeOutcome | undefined, shown: GradeOutcome | undefined): Attempt {
+  const failed = [shown, scored].find((o): o is Extract<GradeOutcome, { ok: false }> => o?.ok === false);
+  if (failed) {
+    const missing = /not found|no such file|missing/i.test(failed.error);
+    return { step, kind, error: failed.error, errorKind: missing ? 'submission_not_found' : 'evaluation_format_error' };
+  }
+  return { step, kind, metrics: scored?.ok ? scored.metrics : undefined, shownMetrics: shown?.ok ? shown.metrics : undefined };
+}
+
+/**
+ * Validate or submit: evaluate the workspace in the grader. The agent sees the `validate_shows` split;
+ * the test split is always recorded privately, so best-attempt scoring keeps MLGym's meaning.
+ */
+export function makeGrade({ store }: ActivityDeps) {
+  return async function grade({ runId, taskId, step, kind, image }: GradeInput): Promise<Attempt> {
+    return store.once(runId, recordName.attempt(step), async () => {
+      const task = taskOrFail(taskId);
+      const shownSplit: Split = kind === 'submit' ? 'test' : task.validate_shows;
+      const splits: Split[] = shownSplit === 'test' ? ['test'] : ['validation', 'test'];
+      const outcomes = await gradeWorkspace(runId, step, image, task, splits);
+      const attempt = toAttempt(step, kind, outcomes.test, outcomes[shownSplit]);
+      const observation = kind === 'validate' ? validationObservation(task, attempt) : attempt.error ? `Submission failed: ${attempt.error}` : 'Submitted.';
+      await store.writeJson(runId, recordName.observation(step), { step, observation } satisfies ObservationRecord);
+      await store.log(runId, `step ${step}: ${kind} ${attempt.error ? `error: ${attempt.error}` : JSON.stringify(attempt.metrics)}`);
+      return attempt;
+    });
+  };
+}

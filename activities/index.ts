@@ -1,0 +1,20 @@
+import { defaultDeps, type ActivityDeps } from './context.js';
+import { makeProvision } from './provision.js';
+import { makeAgentTurn } from './agentTurn.js';
+import { makeToolExec } from './toolExec.js';
+import { makeGrade } from './grade.js';
+import { makeScore } from './score.js';
+import { makeTeardown } from './teardown.js';
+
+export function createActivities(deps: ActivityDeps = defaultDeps()) {
+  return {
+    provision: makeProvision(deps),
+    agentTurn: makeAgentTurn(deps),
+    toolExec: makeToolExec(deps),
+    grade: makeGrade(deps),
+    score: makeScore(deps),
+    teardown: makeTeardown(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

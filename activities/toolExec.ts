@@ -1,0 +1,45 @@
+import { activityInfo, heartbeat } from '@temporalio/activity';
+import { runInSession, type CommandResult } from '../lib/sandbox/session.js';
+import { recordName, type ObservationRecord } from '../lib/run/records.js';
+import type { ToolResult } from '../lib/run/types.js';
+import { taskOrFail, type ActivityDeps } from './context.js';
+
+export interface ToolExecInput {
+  runId: string;
+  taskId: string;
+  step: number;
+  containerId: string;
+  command: string;
+}
+
+/** How long one exec call waits before heartbeating and re-attaching. */
+const POLL_S = 5;
+
+export function observationText(result: CommandResult, timeoutS: number): string {
+  let text = result.output ?? '';
+  if (result.truncated) text += `\n[output truncated: ${result.output_chars} characters in all, full output in ${result.output_file}]`;
+  if (result.timed_out) text += `\nEXECUTION TIMED OUT: the command ran for more than ${timeoutS} seconds and was killed with all its processes.`;
+  if (result.lost) text += '\nThe command was lost (its container restarted while it ran); run it again if needed.';
+  return text;
+}
+
+/**
+ * Run the agent's command in its container's session under the key of this step. A retry (after a
+ * worker crash) re-attaches to the same command instead of starting it again.
+ */
+export function makeToolExec({ store }: ActivityDeps) {
+  return async function toolExec({ runId, taskId, step, containerId, command }: ToolExecInput): Promise<ToolResult> {
+    const record = await store.once<ObservationRecord>(runId, recordName.observation(step), async () => {
+      const timeoutS = taskOrFail(taskId).training_timeout;
+      const key = `step-${step}`;
+      let result = await runInSession(containerId, key, command, { timeoutS, waitS: POLL_S });
+      if (!result.started) await store.log(runId, `step ${step}: re-attached to ${key} (attempt ${activityInfo().attempt})`);
+      while (result.state === 'running') {
+        heartbeat({ key });
+        result = await runInSession(containerId, key, '', { timeoutS, waitS: POLL_S });
+      }
+      return { step, observation: observationText(result, timeoutS), exitCode: result.exit_code, timedOut: result.timed_out, outputFile: result.output_file };
+    });
+    return { exitCode: record.exitCode ?? null, timedOut: record.timedOut ?? false, outputChars: record.observation.length };
+  };
+}

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""In-container command session for Durable MLGym (stdlib only).
+
+Each command runs under an idempotency key. The first `run KEY` starts it detached (its own
+session and process group) and records its output and exit status under ~/.mlgym/cmds/KEY; any
+later `run KEY` re-attaches: it waits for the running command or returns the recorded result,
+and never starts it twice. The shell's working directory and exported variables persist from one
+command to the next, as in a terminal.
+
+  session.py run KEY TIMEOUT_S WAIT_S [CAP_CHARS] < command   -> one JSON line on stdout
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+HOME = os.path.expanduser("~")
+STATE_DIR = os.path.join(HOME, ".mlgym")
+CMDS = os.path.join(STATE_DIR, "cmds")
+SHELL_STATE = os.path.join(STATE_DIR, "shell_state.sh")
+STARTS_LOG = os.path.join(STATE_DIR, "starts.log")
+WORKSPACE = os.path.join(HOME, "workspace")
+
+# Runs the command in bash, then saves cwd and exported variables for the next command,
+# also when the command calls `exit`.
+WRAPPER = r"""
+__mlgym_save_state() {
+  { export -p | grep -vE '^declare -[a-zA-Z]*r|^declare -x (PWD|OLDPWD|SHLVL|_|BASHOPTS|SHELLOPTS|BASH_[A-Z_]*|MLGYM_[A-Z_]*)(=|$)'
+    printf 'cd %q\n' "$PWD"; } > "$MLGYM_STATE_FILE.tmp" 2>/dev/null && mv -f "$MLGYM_STATE_FILE.tmp" "$MLGYM_STATE_FILE"
+}
+trap __mlgym_save_state EXIT
+cd "$MLGYM_WORKSPACE" 2>/dev/null
+[ -f "$MLGYM_STATE_FILE" ] && . "$MLGYM_STATE_FILE" >/dev/null 2>&1
+. "$MLGYM_CMD_FILE"
+"""
+
+
+def write_json(path, value):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(value, f)
+    os.replace(tmp, path)
+
+
+def read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def kill_session(sid):
+    """Kill every process in the command's session, including ones that left its process group."""
+    try:
+        os.killpg(sid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.getsid(int(pid)) == sid:
+                os.kill(int(pid), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def execute(key, timeout):
+    """The detached runner: run the command, enforce the timeout, record the result."""
+    cmd_dir = os.path.join(CMDS, key)
+    env = dict(os.environ, MLGYM_STATE_FILE=SHELL_STATE, MLGYM_WORKSPACE=WORKSPACE,
+               MLGYM_CMD_FILE=os.path.join(cmd_dir, "command.sh"))
+    started = time.time()
+    with open(os.path.join(cmd_dir, "output.log"), "wb") as out:
+        proc = subprocess.Popen(["bash", "--noprofile", "--norc", "-c", WRAPPER], stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        write_json(os.path.join(cmd_dir, "pid.json"), {"runner": os.getpid(), "shell": proc.pid})
+        timed_out = False
+        try:
+            exit_code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            kill_session(proc.pid)
+            exit_code = proc.wait()
+        kill_session(proc.pid)  # background children left behind by the command
+    write_json(os.path.join(cmd_dir, "result.json"),
+               {"exit_code": exit_code, "timed_out": timed_out, "duration_s": round(time.time() - started, 3)})
+
+
+def start(key, timeout, command):
+    cmd_dir = os.path.join(CMDS, key)
+    try:
+        os.makedirs(cmd_dir)
+    except FileExistsError:
+        return False
+    with open(os.path.join(cmd_dir, "command.sh"), "w") as f:
+        f.write(command)
+    with open(STARTS_LOG, "a") as f:
+        f.write(key + "\n")
+    subprocess.Popen([sys.executable, os.path.abspath(__file__), "_execute", key, str(timeout)],
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     start_new_session=True, close_fds=True)
+    return True
+
+
+def runner_alive(cmd_dir):
+    pids = read_json(os.path.join(cmd_dir, "pid.json"))
+    if pids is None:
+        return True  # the runner has not written its pid yet
+    try:
+        os.kill(pids["runner"], 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def capped(text, cap):
+    if len(text) <= cap:
+        return text
+    head = cap // 5
+    tail = cap - head
+    return text[:head] + f"\n... [{len(text) - cap} characters omitted] ...\n" + text[-tail:]
+
+
+def report(key, started, wait_s, cap):
+    cmd_dir = os.path.join(CMDS, key)
+    result_path = os.path.join(cmd_dir, "result.json")
+    deadline = time.time() + wait_s
+    result = read_json(result_path)
+    while result is None and time.time() < deadline:
+        if not runner_alive(cmd_dir):
+            result = read_json(result_path) or {"exit_code": None, "timed_out": False, "lost": True}
+            break
+        time.sleep(0.02)
+        result = read_json(result_path)
+    output_file = os.path.join(cmd_dir, "output.log")
+    if result is None:
+        return {"key": key, "state": "running", "started": started, "output_file": output_file}
+    with open(output_file, "rb") as f:
+        raw = f.read()
+    text = raw.decode("utf-8", errors="replace")
+    return dict(result, key=key, state="done", started=started, output=capped(text, cap),
+                output_chars=len(text), truncated=len(text) > cap, output_file=output_file)
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[0] == "_execute":
+        execute(argv[1], float(argv[2]))
+        return
+    if len(argv) not in (4, 5) or argv[0] != "run":
+        sys.exit("usage: session.py run KEY TIMEOUT_S WAIT_S [CAP_CHARS] < command")
+    key, timeout, wait_s = argv[1], float(argv[2]), float(argv[3])
+    cap = int(argv[4]) if len(argv) == 5 else 10_000
+    if not key.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        sys.exit(f"invalid key {key!r}")
+    os.makedirs(CMDS, exist_ok=True)
+    command = sys.stdin.read() if not os.path.isdir(os.path.join(CMDS, key)) else ""
+    started = start(key, timeout, command)
+    print(json.dumps(report(key, started, wait_s, cap)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

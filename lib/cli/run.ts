@@ -1,0 +1,85 @@
+import { existsSync } from 'node:fs';
+import { loadTask } from '../config/load.js';
+import { datasetsDir, taskFile } from '../home.js';
+import { newRunId } from '../run/ids.js';
+import type { RunInput, RunResult } from '../run/types.js';
+import { connectWorker, namespace, TASK_QUEUE } from '../temporal/client.js';
+import { MlgymModel, MlgymStatus, MlgymTask } from '../temporal/searchAttributes.js';
+import { createWorker } from '../../worker.js';
+import { connect, workflowUrl } from './connect.js';
+import { EXIT, parseIntFlag, printJson, say, UsageError } from './output.js';
+import { listTaskIds } from './tasks.js';
+
+export interface RunOptions {
+  model: string;
+  seed: string;
+  maxSteps: string;
+  keep?: boolean;
+  worker: boolean;
+  json?: boolean;
+}
+
+const KNOWN_MODELS = ['baseline'];
+
+export function runSummary(result: RunResult) {
+  const attempt = (a: RunResult['attempts'][number]) => ({ step: a.step, kind: a.kind, metrics: a.metrics ?? null, shownMetrics: a.shownMetrics ?? null, error: a.error ?? null });
+  return {
+    runId: result.runId,
+    workflowId: result.runId,
+    task: result.task,
+    model: result.model,
+    status: result.status,
+    exitStatus: result.exitStatus,
+    steps: result.steps,
+    costUsd: result.costUsd,
+    attempts: result.attempts.map(attempt),
+    bestAttempt: result.bestAttempt && attempt(result.bestAttempt),
+    submission: result.submission && attempt(result.submission),
+  };
+}
+
+/** `mlgym run <task> --model <spec>`: start a durable agentRun and wait for its result. */
+export async function runCommand(taskId: string, opts: RunOptions): Promise<number> {
+  if (!existsSync(taskFile(taskId))) throw new UsageError(`unknown task "${taskId}"; known tasks: ${listTaskIds().join(', ')}`);
+  loadTask(taskFile(taskId), datasetsDir);
+  if (!KNOWN_MODELS.includes(opts.model)) throw new UsageError(`unknown model "${opts.model}"; available: ${KNOWN_MODELS.join(', ')}`);
+  const seed = parseIntFlag('seed', opts.seed);
+  const maxSteps = parseIntFlag('max-steps', opts.maxSteps, 1);
+
+  const { server, client } = await connect();
+  const runId = newRunId(taskId, opts.model, seed);
+  const input: RunInput = { runId, taskId, model: opts.model, seed, maxSteps, keep: opts.keep ?? false, continueEvery: 100 };
+  const handle = await client.workflow.start('agentRun', {
+    taskQueue: TASK_QUEUE,
+    workflowId: runId,
+    args: [input],
+    typedSearchAttributes: [
+      { key: MlgymTask, value: taskId },
+      { key: MlgymModel, value: opts.model },
+      { key: MlgymStatus, value: 'starting' },
+    ],
+    staticSummary: `${taskId} · ${opts.model} · seed ${seed}`,
+  });
+  say(`started ${runId}`);
+  const url = workflowUrl(server, namespace(), runId);
+  if (url) say(`  ${url}`);
+
+  let result: RunResult;
+  if (opts.worker) {
+    const worker = await createWorker(await connectWorker(server.address));
+    result = await worker.runUntil(handle.result() as Promise<RunResult>);
+  } else {
+    say('waiting for a worker (`mlgym worker`) to run it');
+    result = (await handle.result()) as RunResult;
+  }
+  await client.connection.close();
+
+  const summary = runSummary(result);
+  if (opts.json) printJson({ ...summary, uiUrl: url ?? null });
+  else {
+    const primary = result.submission?.metrics ?? result.bestAttempt?.metrics;
+    say(`${result.exitStatus}: ${result.task} with ${result.model} after ${result.steps} steps, cost $${result.costUsd.toFixed(4)}`);
+    say(`  submitted score: ${primary ? JSON.stringify(result.submission?.metrics ?? null) : 'none'}; best attempt: ${JSON.stringify(result.bestAttempt?.metrics ?? null)}`);
+  }
+  return result.status === 'completed' ? EXIT.ok : EXIT.runFailed;
+}

@@ -1,0 +1,23 @@
+import { ArtifactStore } from '../artifacts/store.js';
+import { readTrajectory, recordName } from '../run/records.js';
+import type { RunResult } from '../run/types.js';
+import { printJson, say, UsageError } from './output.js';
+import { runSummary } from './run.js';
+import { existsSync } from 'node:fs';
+
+/** `mlgym show <runId>`: the run's result and trajectory from the artifact store. */
+export async function showCommand(runId: string, opts: { json?: boolean }): Promise<void> {
+  const store = new ArtifactStore();
+  if (!existsSync(store.runDir(runId))) throw new UsageError(`no run "${runId}" in ${store.root}`);
+  const result = await store.readJson<RunResult>(runId, recordName.result);
+  const steps = await readTrajectory(store, runId);
+  const summary = result ? runSummary(result) : { runId, workflowId: runId, status: 'running' };
+  if (opts.json) return printJson({ ...summary, steps });
+  say(`${runId}: ${result ? result.exitStatus : 'running'}`);
+  for (const s of steps) {
+    say(`--- step ${s.step} ($${s.costUsd.toFixed(4)})`);
+    if (s.thought) say(`thought: ${s.thought}`);
+    say(`action: ${s.action}`);
+    say(s.observation.trimEnd());
+  }
+}

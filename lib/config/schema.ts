@@ -1,0 +1,112 @@
+import { z } from 'zod';
+
+const relPath = z.string().min(1, 'expected a non-empty path');
+const metricName = z.string().min(1);
+
+export const Direction = z.enum(['max', 'min']);
+export type Direction = z.infer<typeof Direction>;
+
+export const TaskEntrypoint = z.enum([
+  'CSVSubmissionTasks',
+  'ModelSubmissionTasks',
+  'LMSubmissionTasks',
+  'PythonSubmissionTasks',
+]);
+
+export const Resources = z
+  .strictObject({
+    memory_mb: z.number().int().min(64).default(2048),
+    cpus: z.number().positive().max(64).default(1),
+    pids: z.number().int().min(16).default(512),
+    gpus: z.number().int().min(0).default(0),
+  })
+  .default({ memory_mb: 2048, cpus: 1, pids: 512, gpus: 0 });
+
+/** A task: MLGym's TaskConfig fields (same names) plus metric, direction, baseline noise and sandbox policy. */
+export const TaskConfig = z
+  .strictObject({
+    // MLGym fields
+    id: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected letters, digits, "_", "." or "-"'),
+    name: z.string().min(1),
+    description: z.string().min(1),
+    dataset_configs: z.array(relPath).default([]),
+    task_entrypoint: TaskEntrypoint.default('CSVSubmissionTasks'),
+    training_timeout: z.number().int().positive().nullable().default(3600).transform((t) => t ?? 3600),
+    use_generic_conda: z.boolean().default(true),
+    requirements_path: relPath.optional(),
+    starter_code: z.array(relPath).default([]),
+    baseline_paths: z.array(relPath).default([]),
+    baseline_scores: z.array(z.record(metricName, z.number())).default([]),
+    sample_submission: relPath.optional(),
+    evaluation_paths: z.array(relPath).min(1, 'expected at least one evaluation script'),
+    evaluation_read_only: z.boolean().default(true),
+    memory_path: relPath.optional(),
+    secret_files: z.array(relPath).optional(),
+    benchmark_name: z.string().optional(),
+    // Durable MLGym additions
+    metrics: z
+      .array(z.strictObject({ name: metricName, direction: Direction }))
+      .min(1, 'expected at least one metric with its direction'),
+    primary_metric: metricName,
+    baseline_noise: z.record(metricName, z.number().nonnegative()).default({}),
+    baseline_command: z.string().min(1).optional(),
+    submission_artifact: relPath.optional(),
+    private_files: z.array(relPath).default([]),
+    validate_shows: z.enum(['validation', 'test']).default('validation'),
+    network: z.enum(['none', 'bridge']).default('none'),
+    resources: Resources,
+    apt_packages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'expected a Debian package name')).default([]),
+  })
+  .superRefine((task, ctx) => {
+    const names = task.metrics.map((m) => m.name);
+    if (!names.includes(task.primary_metric)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['primary_metric'],
+        message: `expected one of the metrics' names (${names.join(', ')}), got "${task.primary_metric}"`,
+      });
+    }
+    task.baseline_scores.forEach((scores, i) => {
+      for (const key of Object.keys(scores)) {
+        if (!names.includes(key)) {
+          ctx.addIssue({ code: 'custom', path: ['baseline_scores', i, key], message: `expected a declared metric (${names.join(', ')})` });
+        }
+      }
+    });
+  });
+export type TaskConfig = z.infer<typeof TaskConfig>;
+
+const Split = z.strictObject({ name: z.string(), file_regex: z.string().optional() });
+
+/** A dataset: MLGym's DatasetConfig; `local_path` is a copy used when present (offline). */
+export const DatasetConfig = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().default(''),
+  data_path: relPath,
+  is_local: z.boolean().default(false),
+  local_path: relPath.optional(),
+  train_split: Split.optional(),
+  valid_split: Split.optional(),
+  test_split: Split.optional(),
+});
+export type DatasetConfig = z.infer<typeof DatasetConfig>;
+
+export const ModelEntry = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'expected letters, digits, "_", ".", ":" or "-"'),
+  base_url: z.url().optional(),
+  api_key_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name').default('OPENAI_API_KEY'),
+  model: z.string().min(1),
+  price_input_per_mtok: z.number().nonnegative(),
+  price_output_per_mtok: z.number().nonnegative(),
+  context_window: z.number().int().positive(),
+  max_output_tokens: z.number().int().positive(),
+  tool_calling: z.boolean().default(false),
+  extra_params: z.record(z.string(), z.unknown()).default({}),
+});
+export type ModelEntry = z.infer<typeof ModelEntry>;
+
+export const ModelRegistry = z.strictObject({ models: z.array(ModelEntry).min(1) });
+export type ModelRegistry = z.infer<typeof ModelRegistry>;
+
+export const schemas = { task: TaskConfig, dataset: DatasetConfig, models: ModelRegistry } as const;
+export type ConfigKind = keyof typeof schemas;

@@ -1,0 +1,78 @@
+// Types shared by workflows and activities. Pure: imported by workflow code.
+
+export type Metrics = Record<string, number>;
+
+export interface RunInput {
+  runId: string;
+  taskId: string;
+  /** Agent spec: `baseline`, `replay:<file>`, a registry id or `openai:<model>`. */
+  model: string;
+  seed: number;
+  maxSteps: number;
+  /** Keep the container and volume after the run. */
+  keep: boolean;
+  /** Continue-as-new after this many steps in one execution. */
+  continueEvery: number;
+  /** Carried across continue-as-new. */
+  state?: RunState;
+}
+
+export interface RunState {
+  step: number;
+  costUsd: number;
+  attempts: Attempt[];
+  containerId: string;
+  image: string;
+}
+
+export interface ProvisionResult {
+  containerId: string;
+  image: string;
+}
+
+/** Exit reasons that end a run without the agent's `submit` (MLGym's names). */
+export type ExitReason = 'max_steps' | 'exit_format' | 'exit_cost' | 'exit_context' | 'exit_api' | 'exit_error' | 'exit_forfeit';
+
+export type AgentAction =
+  | { kind: 'command'; command: string }
+  | { kind: 'validate' }
+  | { kind: 'submit' }
+  | { kind: 'exit'; reason: ExitReason };
+
+export interface TurnResult {
+  action: AgentAction;
+  thought: string;
+  costUsd: number;
+}
+
+export interface ToolResult {
+  exitCode: number | null;
+  timedOut: boolean;
+  outputChars: number;
+}
+
+export type AttemptKind = 'validate' | 'submit';
+
+export interface Attempt {
+  step: number;
+  kind: AttemptKind;
+  /** Scored metrics (the test split): what "best attempt" and "best submission" use. */
+  metrics?: Metrics;
+  /** What the agent was shown (the validation split unless the task opts into MLGym's behaviour). */
+  shownMetrics?: Metrics;
+  error?: string;
+  errorKind?: 'submission_not_found' | 'evaluation_format_error';
+}
+
+export interface RunResult {
+  runId: string;
+  task: string;
+  model: string;
+  status: 'completed' | 'failed';
+  exitStatus: string;
+  steps: number;
+  costUsd: number;
+  attempts: Attempt[];
+  bestAttempt: Attempt | null;
+  submission: Attempt | null;
+}

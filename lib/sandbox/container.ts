@@ -1,0 +1,98 @@
+import type Docker from 'dockerode';
+import { dirname, join } from 'node:path';
+import type { LoadedTask } from '../config/load.js';
+import { buildTar, treeEntries, type TarEntry } from './tar.js';
+import { docker, isNotFound, labels, AGENT_HOME, AGENT_UID, WORKSPACE } from './docker.js';
+
+export interface AgentContainer {
+  id: string;
+  name: string;
+  volume: string;
+}
+
+export function containerName(runId: string): string {
+  return `mlgym-${runId}`;
+}
+
+export function volumeName(runId: string): string {
+  return `mlgym-ws-${runId}`;
+}
+
+/** Find the run's agent container by label (also stopped ones). */
+export async function findAgentContainer(runId: string): Promise<Docker.ContainerInfo | undefined> {
+  const found = await docker().listContainers({ all: true, filters: { label: [`${labels.run}=${runId}`, `${labels.role}=agent`] } });
+  return found[0];
+}
+
+export interface ProvisionSpec {
+  runId: string;
+  image: string;
+  task: LoadedTask;
+  model: string;
+}
+
+/**
+ * Create (or find) the run's hardened agent container: non-root `agent`, workspace on a named volume,
+ * no capabilities, no new privileges, resource limits and the task's network policy.
+ * Returns `created: true` only when the container is new (so the caller fills the workspace once).
+ */
+export async function ensureAgentContainer(spec: ProvisionSpec): Promise<AgentContainer & { created: boolean }> {
+  const volume = volumeName(spec.runId);
+  const existing = await findAgentContainer(spec.runId);
+  if (existing) {
+    if (existing.State !== 'running') await docker().getContainer(existing.Id).start().catch(ignoreAlreadyStarted);
+    return { id: existing.Id, name: containerName(spec.runId), volume, created: false };
+  }
+  const { resources } = spec.task;
+  await docker().createVolume({ Name: volume, Labels: { [labels.run]: spec.runId } });
+  const container = await docker().createContainer({
+    name: containerName(spec.runId),
+    Image: spec.image,
+    User: 'agent',
+    WorkingDir: WORKSPACE,
+    Cmd: ['sleep', 'infinity'],
+    Env: [`HOME=${AGENT_HOME}`, 'USER=agent'],
+    Labels: { [labels.run]: spec.runId, [labels.role]: 'agent', [labels.task]: spec.task.id, [labels.model]: spec.model },
+    HostConfig: {
+      Init: true,
+      Mounts: [{ Type: 'volume', Source: volume, Target: WORKSPACE }],
+      NetworkMode: spec.task.network,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      Memory: resources.memory_mb * 1024 * 1024,
+      MemorySwap: resources.memory_mb * 1024 * 1024,
+      NanoCpus: Math.round(resources.cpus * 1e9),
+      PidsLimit: resources.pids,
+    },
+  });
+  await container.start();
+  return { id: container.id, name: containerName(spec.runId), volume, created: true };
+}
+
+function ignoreAlreadyStarted(err: unknown): void {
+  if ((err as { statusCode?: number }).statusCode !== 304) throw err;
+}
+
+/** Copy data (root-owned, read-only) and starter code (agent-owned) into a new workspace. */
+export async function fillWorkspace(containerId: string, task: LoadedTask): Promise<void> {
+  const agent = { uid: AGENT_UID, gid: AGENT_UID, readOnly: false };
+  const root = { uid: 0, gid: 0, readOnly: true };
+  const entries: TarEntry[] = task.starter_code.flatMap((p) => treeEntries(join(task.dir, p), p, agent));
+  const localData = task.datasets.filter((d) => d.is_local || d.local_path);
+  if (localData.length) {
+    entries.push({ name: 'data', mode: 0o555, uid: 0, gid: 0 });
+    for (const d of localData) entries.push(...treeEntries(join(dirname(d.file), d.local_path ?? d.data_path), `data/${d.name}`, root));
+  }
+  if (entries.length) await docker().getContainer(containerId).putArchive(await buildTar(entries), { path: WORKSPACE });
+}
+
+/** Remove the run's containers and workspace volume. */
+export async function removeRunResources(runId: string): Promise<void> {
+  const all = await docker().listContainers({ all: true, filters: { label: [`${labels.run}=${runId}`] } });
+  for (const c of all) await docker().getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreNotFound);
+  await docker().getVolume(volumeName(runId)).remove().catch(ignoreNotFound);
+}
+
+function ignoreNotFound(err: unknown): void {
+  if (!isNotFound(err)) throw err;
+}

@@ -1,0 +1,39 @@
+import Docker from 'dockerode';
+
+let instance: Docker | undefined;
+
+/** The Docker engine from DOCKER_HOST, else the default socket. */
+export function docker(): Docker {
+  instance ??= new Docker();
+  return instance;
+}
+
+export const AGENT_UID = 1000;
+export const AGENT_HOME = '/home/agent';
+export const WORKSPACE = '/home/agent/workspace';
+export const RUNTIME_DIR = '/opt/mlgym';
+
+export const labels = {
+  run: 'mlgym.run',
+  role: 'mlgym.role',
+  task: 'mlgym.task',
+  model: 'mlgym.model',
+} as const;
+
+export function isNotFound(err: unknown): boolean {
+  return (err as { statusCode?: number }).statusCode === 404;
+}
+
+/** Collect a Docker stream (build or pull progress) and fail on an error message inside it. */
+export function followProgress(stream: NodeJS.ReadableStream, onLine: (line: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    docker().modem.followProgress(
+      stream,
+      (err: Error | null) => (err ? reject(err) : resolve()),
+      (event: { stream?: string; error?: string; status?: string }) => {
+        const text = event.error ?? event.stream ?? event.status;
+        if (text?.trim()) onLine(text.trimEnd());
+      },
+    );
+  });
+}

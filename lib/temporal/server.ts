@@ -1,0 +1,90 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, openSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { mlgymHome } from '../home.js';
+import { allSearchAttributes } from './searchAttributes.js';
+
+export interface DevServerOptions {
+  port?: number;
+  uiPort?: number;
+  dbFile?: string;
+  /** Extra `--dynamic-config-value` entries, e.g. a low continue-as-new threshold in tests. */
+  dynamicConfig?: string[];
+}
+
+export const DEFAULT_PORT = 7233;
+export const DEFAULT_UI_PORT = 8233;
+
+/** The Temporal CLI: MLGYM_TEMPORAL_CLI, else `temporal` on PATH, else the venv set-up installs. */
+export function temporalCli(): string {
+  if (process.env.MLGYM_TEMPORAL_CLI) return process.env.MLGYM_TEMPORAL_CLI;
+  const onPath = spawnSync('sh', ['-c', 'command -v temporal'], { encoding: 'utf8' }).stdout.trim();
+  if (onPath) return onPath;
+  const venv = join(mlgymHome(), 'venv', 'bin', 'temporal');
+  if (existsSync(venv)) return venv;
+  throw new Error('Temporal CLI not found: run `npm run setup`, put `temporal` on PATH or set MLGYM_TEMPORAL_CLI');
+}
+
+export function devServerArgs(opts: DevServerOptions = {}): string[] {
+  const port = opts.port ?? DEFAULT_PORT;
+  const args = ['server', 'start-dev', '--port', String(port), '--ui-port', String(opts.uiPort ?? port + 1000)];
+  args.push('--db-filename', opts.dbFile ?? join(mlgymHome(), 'temporal.db'), '--log-level', 'warn');
+  for (const key of allSearchAttributes) args.push('--search-attribute', `${key.name}=${searchAttributeTypeName(key.type)}`);
+  for (const value of opts.dynamicConfig ?? []) args.push('--dynamic-config-value', value);
+  return args;
+}
+
+function searchAttributeTypeName(type: string): string {
+  const names: Record<string, string> = { KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' };
+  return names[type] ?? type;
+}
+
+export function portAnswers(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await portAnswers(port)) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+export interface ServerHandle {
+  address: string;
+  uiUrl?: string;
+  started: boolean;
+  pid?: number;
+}
+
+/**
+ * The Temporal server to use: TEMPORAL_ADDRESS if set (nothing is started), else the embedded dev
+ * server on `port`, reused when it already answers, else started in the background (log under MLGYM_HOME).
+ */
+export async function ensureServer(opts: DevServerOptions = {}): Promise<ServerHandle> {
+  if (process.env.TEMPORAL_ADDRESS) return { address: process.env.TEMPORAL_ADDRESS, started: false };
+  const port = opts.port ?? DEFAULT_PORT;
+  const uiUrl = `http://localhost:${opts.uiPort ?? port + 1000}`;
+  const address = `127.0.0.1:${port}`;
+  if (await portAnswers(port)) return { address, uiUrl, started: false };
+  mkdirSync(mlgymHome(), { recursive: true });
+  const log = openSync(join(mlgymHome(), `temporal-${port}.log`), 'a');
+  const child = spawn(temporalCli(), devServerArgs(opts), { detached: true, stdio: ['ignore', log, log] });
+  child.unref();
+  if (!(await waitForPort(port, 30_000))) {
+    throw new Error(`Temporal dev server did not answer on port ${port}; see ${join(mlgymHome(), `temporal-${port}.log`)}`);
+  }
+  return { address, uiUrl, started: true, pid: child.pid };
+}

