@@ -1,0 +1,35 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import Docker from 'dockerode';
+import { devServerArgs, portAnswers, temporalCli } from '../lib/temporal/server.js';
+
+let server: ChildProcess | undefined;
+let home: string | undefined;
+
+/**
+ * One real Temporal dev server for the whole suite (fresh database, test-only port) and a check that
+ * the Docker engine answers. Missing either is a failure, not a skip.
+ */
+export async function setup(): Promise<void> {
+  await new Docker().ping().catch((err: Error) => {
+    throw new Error(`the tests need a Docker engine (run \`npm run setup\`): ${err.message}`);
+  });
+  process.env.MLGYM_TEMPORAL_CLI = temporalCli();
+  home = mkdtempSync(join(tmpdir(), 'mlgym-test-'));
+  process.env.MLGYM_HOME = home;
+  const port = 17233 + Math.floor(Math.random() * 1000);
+  server = spawn(process.env.MLGYM_TEMPORAL_CLI, devServerArgs({ port, uiPort: port + 1, dbFile: join(home, 'temporal.db') }), { stdio: 'ignore' });
+  const deadline = Date.now() + 30_000;
+  while (!(await portAnswers(port))) {
+    if (Date.now() > deadline || server.exitCode !== null) throw new Error(`the Temporal dev server did not start on port ${port}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  process.env.TEMPORAL_ADDRESS = `127.0.0.1:${port}`;
+}
+
+export async function teardown(): Promise<void> {
+  server?.kill('SIGTERM');
+  if (home) rmSync(home, { recursive: true, force: true });
+}
