@@ -1,0 +1,109 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, loadTask } from '../../lib/config/load.js';
+import { jsonSchema, schemaFile } from '../../lib/config/jsonSchema.js';
+import { datasetsDir, repoRoot, taskFile } from '../../lib/home.js';
+
+function mlgym(...args: string[]) {
+  return spawnSync('node', [join(repoRoot, 'bin/mlgym.js'), ...args], { encoding: 'utf8', cwd: repoRoot });
+}
+
+function tempYaml(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'mlgym-cfg-')), 'task.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('task config validation', () => {
+  it('loads the prisonersDilemma task with defaults filled in', () => {
+    const task = loadTask(taskFile('prisonersDilemma'), datasetsDir);
+    expect(task.primary_metric).toBe('Score');
+    expect(task.network).toBe('none');
+    expect(task.resources.memory_mb).toBe(1024);
+    expect(task.validate_shows).toBe('validation');
+  });
+
+  it('names the file, the field path and what was expected', () => {
+    const file = join(repoRoot, 'tests/fixtures/bad-task.yaml');
+    let error: ConfigError | undefined;
+    try {
+      loadConfig('task', file);
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.file).toBe(file);
+    const paths = error!.problems.map((p) => p.path);
+    expect(paths).toContain('metrics[0].direction');
+    const direction = error!.problems.find((p) => p.path === 'metrics[0].direction')!;
+    expect(direction.message).toMatch(/max.*min/);
+    expect(direction.message).toContain('"up"');
+    expect(error!.problems.some((p) => p.message.includes('"trainng_timeout"'))).toBe(true);
+  });
+
+  it('rejects a primary metric that is not declared', () => {
+    const file = tempYaml('id: t\nname: t\ndescription: d\nevaluation_paths: [e.py]\nmetrics: [{name: acc, direction: max}]\nprimary_metric: loss\n');
+    expect(() => loadConfig('task', file)).toThrow(/primary_metric: expected one of the metrics' names \(acc\)/);
+  });
+
+  it('reports YAML syntax errors with the line', () => {
+    const file = tempYaml('id: t\nname: [unclosed\n');
+    expect(() => loadConfig('task', file)).toThrow(/expected valid YAML \(line \d+\)/);
+  });
+
+  it('reports a missing starter file of a task', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlgym-task-'));
+    writeFileSync(join(dir, 'evaluate.py'), 'print(1)\n');
+    const file = join(dir, 'task.yaml');
+    writeFileSync(file, 'id: t\nname: t\ndescription: d\nevaluation_paths: [evaluate.py]\nstarter_code: [missing.py]\nmetrics: [{name: acc, direction: max}]\nprimary_metric: acc\n');
+    expect(() => loadTask(file, datasetsDir)).toThrow(/starter_code\[0\]: expected a file/);
+  });
+});
+
+describe('mlgym check', () => {
+  it('exits 0 for a valid task', () => {
+    const out = mlgym('check', taskFile('prisonersDilemma'), '--json');
+    expect(out.status).toBe(0);
+    expect(JSON.parse(out.stdout)).toMatchObject({ kind: 'task', valid: true });
+  });
+
+  it('exits 2 naming the wrong field', () => {
+    const out = mlgym('check', join(repoRoot, 'tests/fixtures/bad-task.yaml'));
+    expect(out.status).toBe(2);
+    expect(out.stderr).toContain('bad-task.yaml');
+    expect(out.stderr).toContain('metrics[0].direction');
+    expect(out.stdout).toBe('');
+  });
+
+  it('prints the problems as JSON with --json', () => {
+    const out = mlgym('check', join(repoRoot, 'tests/fixtures/bad-task.yaml'), '--json');
+    expect(out.status).toBe(2);
+    const doc = JSON.parse(out.stdout);
+    expect(doc.problems.map((p: { path: string }) => p.path)).toContain('metrics[0].direction');
+  });
+
+  it('exits 2 for a missing file and for an unknown task or model in run', () => {
+    expect(mlgym('check', 'nope.yaml').status).toBe(2);
+    const unknownTask = mlgym('run', 'noSuchTask', '--model', 'baseline');
+    expect(unknownTask.status).toBe(2);
+    expect(unknownTask.stderr).toContain('unknown task "noSuchTask"');
+    const badSeed = mlgym('run', 'prisonersDilemma', '--model', 'baseline', '--seed', 'x');
+    expect(badSeed.status).toBe(2);
+    expect(badSeed.stderr).toContain('--seed');
+  });
+});
+
+describe('exported JSON Schemas', () => {
+  it('are up to date with the zod schemas (regenerate: npx tsx scripts/export-schemas.ts)', () => {
+    for (const kind of ['task', 'dataset', 'models'] as const) {
+      const stored = JSON.parse(readFileSync(join(repoRoot, 'schemas', schemaFile(kind)), 'utf8'));
+      expect(stored).toEqual(JSON.parse(JSON.stringify(jsonSchema(kind))));
+    }
+    const task = JSON.parse(readFileSync(join(repoRoot, 'schemas/task.schema.json'), 'utf8'));
+    expect(task.properties.metrics.items.properties.direction.enum).toEqual(['max', 'min']);
+    expect(task.additionalProperties).toBe(false);
+  });
+});
