@@ -13,6 +13,10 @@ export interface RunInput {
   keep: boolean;
   /** Continue-as-new after this many steps in one execution. */
   continueEvery: number;
+  /** Dollar budget for model calls (0 = no LLM spend allowed). */
+  budgetUsd?: number;
+  /** Set when the run is part of a benchmark. */
+  benchId?: string;
   /** Carried across continue-as-new. */
   state?: RunState;
 }
