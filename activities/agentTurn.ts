@@ -9,6 +9,11 @@ export interface AgentTurnInput {
   taskId: string;
   model: string;
   step: number;
+  maxSteps: number;
+  /** Operator hints to add to the observation the agent sees this turn. */
+  hints: string[];
+  budgetUsd: number;
+  spentUsd: number;
 }
 
 /** Decide the next action. The reply is stored under the step's key first, so a retry returns it unchanged. */

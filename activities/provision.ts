@@ -1,6 +1,8 @@
 import { heartbeat } from '@temporalio/activity';
 import { ensureTaskImage } from '../lib/sandbox/images.js';
-import { ensureAgentContainer, fillWorkspace } from '../lib/sandbox/container.js';
+import { ensureAgentContainer, fillWorkspace, startExistingAgentContainer } from '../lib/sandbox/container.js';
+import { archiveWorkspace, restoreWorkspace } from '../lib/sandbox/snapshot.js';
+import type { ArtifactStore } from '../lib/artifacts/store.js';
 import { recordName } from '../lib/run/records.js';
 import type { ProvisionResult } from '../lib/run/types.js';
 import { taskOrFail, type ActivityDeps } from './context.js';
@@ -11,21 +13,55 @@ export interface ProvisionInput {
   model: string;
 }
 
-/** Build or reuse the task image, create or find the run's container, fill its workspace once. */
+const SNAPSHOT = 'snapshots/workspace.tar';
+
+/**
+ * The run's container, whatever happened to it: running → as is; stopped → started; gone → created
+ * again, its workspace restored from the latest snapshot (or filled fresh if there is none).
+ */
+export async function ensureRunContainer(store: ArtifactStore, { runId, taskId, model }: ProvisionInput): Promise<ProvisionResult> {
+  const task = taskOrFail(taskId);
+  const image = await ensureTaskImage(task, (line) => {
+    heartbeat();
+    void store.log(runId, `[build] ${line}`);
+  });
+  const container = await ensureAgentContainer({ runId, image, task, model });
+  if (container.freshVolume) {
+    const snapshot = await store.readBuffer(runId, SNAPSHOT);
+    if (snapshot) await restoreWorkspace(container.id, snapshot);
+    else await fillWorkspace(container.id, task);
+    await store.log(runId, `${snapshot ? 'restored' : 'provisioned'} container ${container.name} from ${image}`);
+  }
+  const direction = task.metrics.find((m) => m.name === task.primary_metric)!.direction;
+  return { containerId: container.id, image, primaryMetric: task.primary_metric, direction };
+}
+
+/** The container id for a command: the fast path finds it by label; a lost container is re-provisioned. */
+export async function runContainer(store: ArtifactStore, input: ProvisionInput): Promise<string> {
+  return (await startExistingAgentContainer(input.runId)) ?? (await ensureRunContainer(store, input)).containerId;
+}
+
 export function makeProvision({ store }: ActivityDeps) {
-  return async function provision({ runId, taskId, model }: ProvisionInput): Promise<ProvisionResult> {
-    const task = taskOrFail(taskId);
-    const image = await ensureTaskImage(task, (line) => {
-      heartbeat();
-      void store.log(runId, `[build] ${line}`);
-    });
-    const container = await ensureAgentContainer({ runId, image, task, model });
-    const filled = await store.readJson<ProvisionResult>(runId, recordName.provision);
-    if (container.created || filled?.containerId !== container.id) {
-      await fillWorkspace(container.id, task);
-      await store.writeJson(runId, recordName.provision, { containerId: container.id, image });
-      await store.log(runId, `provisioned container ${container.name} from ${image}`);
-    }
-    return { containerId: container.id, image };
+  return async function provision(input: ProvisionInput): Promise<ProvisionResult> {
+    const result = await ensureRunContainer(store, input);
+    await store.writeJson(input.runId, recordName.provision, result);
+    return result;
+  };
+}
+
+export interface SnapshotInput {
+  runId: string;
+  step: number;
+}
+
+/** Save the workspace to the artifact store, so a lost container or host costs nothing but time. */
+export function makeSnapshot({ store }: ActivityDeps) {
+  return async function snapshot({ runId, step }: SnapshotInput): Promise<{ bytes: number }> {
+    const container = await startExistingAgentContainer(runId);
+    if (!container) return { bytes: 0 };
+    const archive = await archiveWorkspace(container);
+    await store.write(runId, SNAPSHOT, archive);
+    await store.writeJson(runId, 'snapshots/latest.json', { step, bytes: archive.length });
+    return { bytes: archive.length };
   };
 }

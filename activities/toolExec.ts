@@ -1,14 +1,15 @@
-import { activityInfo, heartbeat } from '@temporalio/activity';
+import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import { runInSession, type CommandResult } from '../lib/sandbox/session.js';
 import { recordName, type ObservationRecord } from '../lib/run/records.js';
 import type { ToolResult } from '../lib/run/types.js';
 import { taskOrFail, type ActivityDeps } from './context.js';
+import { runContainer } from './provision.js';
 
 export interface ToolExecInput {
   runId: string;
   taskId: string;
+  model: string;
   step: number;
-  containerId: string;
   command: string;
 }
 
@@ -28,13 +29,17 @@ export function observationText(result: CommandResult, timeoutS: number): string
  * worker crash) re-attaches to the same command instead of starting it again.
  */
 export function makeToolExec({ store }: ActivityDeps) {
-  return async function toolExec({ runId, taskId, step, containerId, command }: ToolExecInput): Promise<ToolResult> {
+  return async function toolExec({ runId, taskId, model, step, command }: ToolExecInput): Promise<ToolResult> {
     const record = await store.once<ObservationRecord>(runId, recordName.observation(step), async () => {
       const timeoutS = taskOrFail(taskId).training_timeout;
+      const containerId = await runContainer(store, { runId, taskId, model });
       const key = `step-${step}`;
       let result = await runInSession(containerId, key, command, { timeoutS, waitS: POLL_S });
       if (!result.started) await store.log(runId, `step ${step}: re-attached to ${key} (attempt ${activityInfo().attempt})`);
       while (result.state === 'running') {
+        // Cancelled (worker shutdown, timeout, workflow cancel): stop waiting; the command keeps running
+        // in the container and the next attempt re-attaches to it.
+        cancellationSignal().throwIfAborted();
         heartbeat({ key });
         result = await runInSession(containerId, key, '', { timeoutS, waitS: POLL_S });
       }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ensureServer } from '../lib/temporal/server.js';
 import { connectClient } from '../lib/temporal/client.js';
 import { repoRoot } from '../lib/home.js';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 
 const [workflowId, name] = process.argv.slice(2);
 if (!workflowId || !name) {

@@ -1,53 +1,180 @@
-import { continueAsNew, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { ExitReason, RunInput, RunResult, RunState } from '../lib/run/types.js';
-import { MlgymStatus } from '../lib/temporal/searchAttributes.js';
+import type { Attempt, ExitReason, RunInput, RunResult, RunState, RunStatus } from '../lib/run/types.js';
+import { MlgymBestScore, MlgymStatus } from '../lib/temporal/searchAttributes.js';
+import { addBudgetUpdate, cancelUpdate, hintSignal, pauseSignal, resumeSignal, statusQuery } from './messages.js';
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: ['ConfigError'] };
+const quick = { startToCloseTimeout: '5m', retry: { ...retry, maximumAttempts: 10 } };
 
-const { provision } = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry: { ...retry, maximumAttempts: 10 } });
+const { provision, snapshot } = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry: { ...retry, maximumAttempts: 10 } });
 const { agentTurn } = proxyActivities<Activities>({ startToCloseTimeout: '10m', retry: { ...retry, maximumAttempts: 20 } });
-const { toolExec } = proxyActivities<Activities>({ startToCloseTimeout: '26h', heartbeatTimeout: '30s', retry });
 const { grade } = proxyActivities<Activities>({ startToCloseTimeout: '2h', retry: { ...retry, maximumAttempts: 10 } });
-const { score, teardown } = proxyActivities<Activities>({ startToCloseTimeout: '5m', retry: { ...retry, maximumAttempts: 10 } });
+const { score, teardown } = proxyActivities<Activities>(quick);
+/** Commands heartbeat while they run; the summary shows the command in the Web UI. */
+const toolExecFor = (command: string) =>
+  proxyActivities<Activities>({ startToCloseTimeout: '26h', heartbeatTimeout: '30s', retry, summary: command.split('\n')[0]!.slice(0, 120) }).toolExec;
+
+const SNAPSHOT_EVERY = 10;
 
 /** One durable run of an agent on a task: provision → (agent turn → tool exec)* → submit → score → teardown. */
 export async function agentRun(input: RunInput): Promise<RunResult> {
   const { runId, taskId, model } = input;
-  const state: RunState = input.state ?? { step: 0, costUsd: 0, attempts: [], ...(await provision({ runId, taskId, model })) };
-  upsertSearchAttributes([{ key: MlgymStatus, value: 'running' }]);
+  const state: RunState = input.state ?? (await initialState(input));
+  listenForControls(input, state);
   const stepsAtStart = state.step;
 
-  let endedBy: ExitReason | 'submit' | undefined;
-  while (!endedBy) {
-    if (state.step >= input.maxSteps) {
-      endedBy = 'max_steps';
-      break;
+  try {
+    let endedBy: ExitReason | 'submit' | undefined;
+    while (!endedBy) {
+      await condition(() => !state.paused || state.cancel !== undefined);
+      if (state.cancel) endedBy = state.cancel === 'forfeit' ? 'exit_forfeit' : 'exit_cancel';
+      else if (state.step >= input.maxSteps) endedBy = 'max_steps';
+      if (endedBy) break;
+      if (state.step - stepsAtStart >= input.continueEvery || workflowInfo().continueAsNewSuggested) {
+        await snapshot({ runId, step: state.step });
+        await condition(allHandlersFinished);
+        await continueAsNew<typeof agentRun>({ ...input, state });
+      }
+      endedBy = await takeStep(input, state);
+      state.step++;
+      if (state.step % SNAPSHOT_EVERY === 0) await snapshot({ runId, step: state.step });
+      report(input, state);
     }
-    if (state.step - stepsAtStart >= input.continueEvery || workflowInfo().continueAsNewSuggested) {
-      await continueAsNew<typeof agentRun>({ ...input, state });
-    }
-    const step = state.step;
-    const turn = await agentTurn({ runId, taskId, model, step });
-    state.costUsd += turn.costUsd;
-    const { action } = turn;
-    if (action.kind === 'command') {
-      await toolExec({ runId, taskId, step, containerId: state.containerId, command: action.command });
-    } else if (action.kind === 'validate' || action.kind === 'submit') {
-      state.attempts.push(await grade({ runId, taskId, step, kind: action.kind, image: state.image }));
-      if (action.kind === 'submit') endedBy = 'submit';
-    } else {
-      endedBy = action.reason;
-    }
-    state.step++;
-  }
 
-  if (endedBy !== 'submit' && endedBy !== 'exit_forfeit') {
-    // Autosubmit: evaluate the workspace as it is.
-    state.attempts.push(await grade({ runId, taskId, step: state.step, kind: 'submit', image: state.image }));
+    if (endedBy !== 'submit' && endedBy !== 'exit_forfeit') {
+      // Autosubmit: evaluate the workspace as it is.
+      recordAttempt(state, await grade({ runId, taskId, step: state.step, kind: 'submit', image: state.image }));
+    }
+    const result = await score({ runId, taskId, model, steps: state.step, costUsd: state.costUsd, attempts: state.attempts, endedBy });
+    await teardown({ runId, keep: input.keep });
+    upsertSearchAttributes([{ key: MlgymStatus, value: result.status }]);
+    setCurrentDetails(`**${result.exitStatus}** after ${result.steps} steps, $${result.costUsd.toFixed(4)}`);
+    await condition(allHandlersFinished);
+    return result;
+  } catch (err) {
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(() => teardown({ runId, keep: input.keep }));
+      upsertSearchAttributes([{ key: MlgymStatus, value: 'cancelled' }]);
+    }
+    throw err;
   }
-  const result = await score({ runId, taskId, model, steps: state.step, costUsd: state.costUsd, attempts: state.attempts, endedBy });
-  await teardown({ runId, keep: input.keep });
-  upsertSearchAttributes([{ key: MlgymStatus, value: result.status }]);
-  return result;
+}
+
+async function initialState(input: RunInput): Promise<RunState> {
+  const provisioned = await provision({ runId: input.runId, taskId: input.taskId, model: input.model });
+  return {
+    step: 0,
+    costUsd: 0,
+    budgetUsd: input.budgetUsd ?? 0,
+    attempts: [],
+    image: provisioned.image,
+    primaryMetric: provisioned.primaryMetric,
+    direction: provisioned.direction,
+    hints: [],
+    lastAction: '',
+    paused: false,
+  };
+}
+
+/** One agent turn and its effect. Returns how the run ends, if it does. */
+async function takeStep(input: RunInput, state: RunState): Promise<ExitReason | 'submit' | undefined> {
+  const { runId, taskId, model } = input;
+  const step = state.step;
+  const hints = state.hints.splice(0);
+  const turn = await agentTurn({ runId, taskId, model, step, maxSteps: input.maxSteps, hints, budgetUsd: state.budgetUsd, spentUsd: state.costUsd });
+  state.costUsd += turn.costUsd;
+  const { action } = turn;
+  state.lastAction = action.kind === 'command' ? action.command.split('\n')[0]! : action.kind === 'exit' ? action.reason : action.kind;
+  switch (action.kind) {
+    case 'command':
+      await toolExecFor(action.command)({ runId, taskId, model, step, command: action.command });
+      return undefined;
+    case 'validate':
+    case 'submit':
+      recordAttempt(state, await grade({ runId, taskId, step, kind: action.kind, image: state.image }));
+      return action.kind === 'submit' ? 'submit' : undefined;
+    case 'exit':
+      return action.reason;
+  }
+}
+
+function recordAttempt(state: RunState, attempt: Attempt): void {
+  state.attempts.push(attempt);
+  const best = bestScore(state);
+  if (best !== null) upsertSearchAttributes([{ key: MlgymBestScore, value: best }]);
+}
+
+function bestScore(state: RunState): number | null {
+  const values = state.attempts.flatMap((a) => (a.metrics?.[state.primaryMetric] === undefined ? [] : [a.metrics[state.primaryMetric]!]));
+  if (!values.length) return null;
+  return state.direction === 'max' ? Math.max(...values) : Math.min(...values);
+}
+
+function status(input: RunInput, state: RunState): RunStatus {
+  return {
+    runId: input.runId,
+    task: input.taskId,
+    model: input.model,
+    status: state.cancel ? 'finishing' : state.paused ? 'paused' : 'running',
+    step: state.step,
+    maxSteps: input.maxSteps,
+    costUsd: state.costUsd,
+    budgetUsd: state.budgetUsd,
+    bestScore: bestScore(state),
+    primaryMetric: state.primaryMetric,
+    lastAction: state.lastAction,
+    container: `mlgym-${input.runId}`,
+    pendingHints: state.hints.length,
+  };
+}
+
+function report(input: RunInput, state: RunState): void {
+  const s = status(input, state);
+  upsertSearchAttributes([{ key: MlgymStatus, value: s.status }]);
+  setCurrentDetails(
+    `step ${s.step}/${s.maxSteps} · $${s.costUsd.toFixed(4)} of $${s.budgetUsd.toFixed(2)} · best ${s.primaryMetric} ${s.bestScore ?? '–'}\n\nlast action: \`${s.lastAction}\``,
+  );
+}
+
+function listenForControls(input: RunInput, state: RunState): void {
+  setHandler(pauseSignal, () => {
+    state.paused = true;
+    report(input, state);
+  });
+  setHandler(resumeSignal, () => {
+    state.paused = false;
+    report(input, state);
+  });
+  setHandler(hintSignal, (text) => void state.hints.push(text));
+  setHandler(cancelUpdate, (mode) => (state.cancel = mode), {
+    validator: (mode) => {
+      if (mode !== 'autosubmit' && mode !== 'forfeit') throw new Error(`cancel mode must be "autosubmit" or "forfeit", got "${mode}"`);
+    },
+  });
+  setHandler(
+    addBudgetUpdate,
+    (usd) => {
+      state.budgetUsd += usd;
+      report(input, state);
+      return state.budgetUsd;
+    },
+    {
+      validator: (usd) => {
+        if (!Number.isFinite(usd) || usd <= 0) throw new Error(`budget to add must be a positive number of dollars, got ${usd}`);
+      },
+    },
+  );
+  setHandler(statusQuery, () => status(input, state));
 }

@@ -68,6 +68,12 @@ def kill_session(sid):
             pass
 
 
+def container_boot():
+    """Start time of the container's PID 1: changes when the container restarts."""
+    with open("/proc/1/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[19]
+
+
 def execute(key, timeout):
     """The detached runner: run the command, enforce the timeout, record the result."""
     cmd_dir = os.path.join(CMDS, key)
@@ -77,7 +83,7 @@ def execute(key, timeout):
     with open(os.path.join(cmd_dir, "output.log"), "wb") as out:
         proc = subprocess.Popen(["bash", "--noprofile", "--norc", "-c", WRAPPER], stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        write_json(os.path.join(cmd_dir, "pid.json"), {"runner": os.getpid(), "shell": proc.pid})
+        write_json(os.path.join(cmd_dir, "pid.json"), {"runner": os.getpid(), "shell": proc.pid, "boot": container_boot()})
         timed_out = False
         try:
             exit_code = proc.wait(timeout=timeout)
@@ -110,6 +116,8 @@ def runner_alive(cmd_dir):
     pids = read_json(os.path.join(cmd_dir, "pid.json"))
     if pids is None:
         return True  # the runner has not written its pid yet
+    if pids.get("boot") != container_boot():
+        return False  # the container restarted: the runner died with it
     try:
         os.kill(pids["runner"], 0)
         return True

@@ -30,8 +30,13 @@ export class ArtifactStore {
   }
 
   async readJson<T>(runId: string, name: string): Promise<T | undefined> {
+    const data = await this.readBuffer(runId, name);
+    return data === undefined ? undefined : (JSON.parse(data.toString('utf8')) as T);
+  }
+
+  async readBuffer(runId: string, name: string): Promise<Buffer | undefined> {
     try {
-      return JSON.parse(await readFile(this.path(runId, name), 'utf8')) as T;
+      return await readFile(this.path(runId, name));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;

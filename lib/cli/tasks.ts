@@ -1,15 +1,16 @@
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTask } from '../config/load.js';
-import { datasetsDir, tasksDir } from '../home.js';
+import { datasetsDir, taskDirs, taskFile } from '../home.js';
 import { printJson, say } from './output.js';
 
 export function listTaskIds(): string[] {
-  return readdirSync(tasksDir).filter((d) => existsSync(join(tasksDir, d, 'task.yaml'))).sort();
+  const ids = taskDirs().flatMap((dir) => (existsSync(dir) ? readdirSync(dir).filter((d) => existsSync(join(dir, d, 'task.yaml'))) : []));
+  return [...new Set(ids)].sort();
 }
 
 export function tasksCommand(opts: { json?: boolean }): void {
-  const tasks = listTaskIds().map((id) => loadTask(join(tasksDir, id, 'task.yaml'), datasetsDir));
+  const tasks = listTaskIds().map((id) => loadTask(taskFile(id), datasetsDir));
   const rows = tasks.map((t) => {
     const metric = t.metrics.find((m) => m.name === t.primary_metric)!;
     return { id: t.id, name: t.name, metric: metric.name, direction: metric.direction, baseline: t.baseline_scores[0]?.[metric.name] ?? null, entrypoint: t.task_entrypoint };

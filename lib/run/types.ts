@@ -24,18 +24,46 @@ export interface RunInput {
 export interface RunState {
   step: number;
   costUsd: number;
+  budgetUsd: number;
   attempts: Attempt[];
-  containerId: string;
   image: string;
+  primaryMetric: string;
+  direction: 'max' | 'min';
+  /** Operator hints waiting to be added to the next observation. */
+  hints: string[];
+  lastAction: string;
+  paused: boolean;
+  cancel?: CancelMode;
+}
+
+export type CancelMode = 'autosubmit' | 'forfeit';
+
+/** Live state answered by the `status` query. */
+export interface RunStatus {
+  runId: string;
+  task: string;
+  model: string;
+  status: 'running' | 'paused' | 'finishing' | 'completed' | 'failed';
+  step: number;
+  maxSteps: number;
+  costUsd: number;
+  budgetUsd: number;
+  bestScore: number | null;
+  primaryMetric: string;
+  lastAction: string;
+  container: string;
+  pendingHints: number;
 }
 
 export interface ProvisionResult {
   containerId: string;
   image: string;
+  primaryMetric: string;
+  direction: 'max' | 'min';
 }
 
 /** Exit reasons that end a run without the agent's `submit` (MLGym's names). */
-export type ExitReason = 'max_steps' | 'exit_format' | 'exit_cost' | 'exit_context' | 'exit_api' | 'exit_error' | 'exit_forfeit';
+export type ExitReason = 'max_steps' | 'exit_cancel' | 'exit_format' | 'exit_cost' | 'exit_context' | 'exit_api' | 'exit_error' | 'exit_forfeit';
 
 export type AgentAction =
   | { kind: 'command'; command: string }

@@ -31,19 +31,35 @@ export interface ProvisionSpec {
   model: string;
 }
 
+/** The run's agent container if it exists, started if it was stopped (e.g. killed, or the engine restarted). */
+export async function startExistingAgentContainer(runId: string): Promise<string | undefined> {
+  const existing = await findAgentContainer(runId);
+  if (!existing) return undefined;
+  if (existing.State !== 'running') await docker().getContainer(existing.Id).start().catch(ignoreAlreadyStarted);
+  return existing.Id;
+}
+
+async function volumeExists(name: string): Promise<boolean> {
+  try {
+    await docker().getVolume(name).inspect();
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
 /**
  * Create (or find) the run's hardened agent container: non-root `agent`, workspace on a named volume,
  * no capabilities, no new privileges, resource limits and the task's network policy.
- * Returns `created: true` only when the container is new (so the caller fills the workspace once).
+ * `freshVolume` says the workspace volume is new, so the caller must fill or restore it.
  */
-export async function ensureAgentContainer(spec: ProvisionSpec): Promise<AgentContainer & { created: boolean }> {
+export async function ensureAgentContainer(spec: ProvisionSpec): Promise<AgentContainer & { freshVolume: boolean }> {
   const volume = volumeName(spec.runId);
-  const existing = await findAgentContainer(spec.runId);
-  if (existing) {
-    if (existing.State !== 'running') await docker().getContainer(existing.Id).start().catch(ignoreAlreadyStarted);
-    return { id: existing.Id, name: containerName(spec.runId), volume, created: false };
-  }
+  const existing = await startExistingAgentContainer(spec.runId);
+  if (existing) return { id: existing, name: containerName(spec.runId), volume, freshVolume: false };
   const { resources } = spec.task;
+  const freshVolume = !(await volumeExists(volume));
   await docker().createVolume({ Name: volume, Labels: { [labels.run]: spec.runId } });
   const container = await docker().createContainer({
     name: containerName(spec.runId),
@@ -66,7 +82,7 @@ export async function ensureAgentContainer(spec: ProvisionSpec): Promise<AgentCo
     },
   });
   await container.start();
-  return { id: container.id, name: containerName(spec.runId), volume, created: true };
+  return { id: container.id, name: containerName(spec.runId), volume, freshVolume };
 }
 
 function ignoreAlreadyStarted(err: unknown): void {

@@ -1,0 +1,172 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ArtifactStore } from '../../lib/artifacts/store.js';
+import { removeRunResources, findAgentContainer } from '../../lib/sandbox/container.js';
+import { docker } from '../../lib/sandbox/docker.js';
+import { execIn } from '../../lib/sandbox/exec.js';
+import { runInSession } from '../../lib/sandbox/session.js';
+import { createActivities } from '../../activities/index.js';
+import { runContainer } from '../../activities/provision.js';
+import { useFixtureTasks } from '../helpers/sandbox.js';
+
+const store = new ArtifactStore();
+const activities = createActivities({ store });
+const runs: string[] = [];
+
+async function newRun(): Promise<{ runId: string; containerId: string }> {
+  const runId = `test-sandbox-${randomBytes(4).toString('hex')}`;
+  runs.push(runId);
+  const { containerId } = await new MockActivityEnvironment().run(activities.provision, { runId, taskId: 'sandboxProbe', model: 'test' });
+  return { runId, containerId };
+}
+
+const sh = (containerId: string, script: string, user = 'agent') => execIn(containerId, ['bash', '-c', script], { user });
+let n = 0;
+const run = (containerId: string, command: string, timeoutS = 20) => runInSession(containerId, `t${n++}`, command, { timeoutS, waitS: timeoutS + 5 });
+
+describe('the agent container and its session', () => {
+  let c: string;
+  beforeAll(async () => {
+    useFixtureTasks();
+    c = (await newRun()).containerId;
+  });
+  afterAll(async () => {
+    for (const runId of runs) await removeRunResources(runId);
+  });
+
+  it('keeps cwd and exported variables across commands, like a terminal', async () => {
+    await run(c, 'mkdir -p sub && cd sub && export SECRET_SAUCE=42 && LOCAL_ONLY=1');
+    const out = await run(c, 'pwd; echo "$SECRET_SAUCE"');
+    expect(out.output!.trim().split('\n')).toEqual(['/home/agent/workspace/sub', '42']);
+    expect((await run(c, 'cd /home/agent/workspace')).exit_code).toBe(0);
+  });
+
+  it('kills a command past its timeout with its whole process group and says so', async () => {
+    const out = await run(c, 'sleep 300 & (sleep 301 &) ; sleep 302', 2);
+    expect(out.timed_out).toBe(true);
+    const left = await sh(c, 'ps -eo args | grep -c "^sleep 30[012]" || true');
+    expect(left.stdout.trim()).toBe('0');
+  });
+
+  it('caps long output in the observation and keeps the whole output in a file the agent can open', async () => {
+    const out = await runInSession(c, `t${n++}`, 'seq 1 20000', { timeoutS: 20, waitS: 25, capChars: 1000 });
+    expect(out.truncated).toBe(true);
+    expect(out.output!.length).toBeLessThan(1200);
+    expect(out.output).toContain('20000');
+    const whole = await sh(c, `wc -l < ${out.output_file}`);
+    expect(whole.stdout.trim()).toBe('20000');
+  });
+
+  it('re-attaches a retried tool exec to the running command instead of starting it again', async () => {
+    const { runId } = await newRun();
+    const input = { runId, taskId: 'sandboxProbe', model: 'test', step: 7, command: 'sleep 12; echo trained >> log.txt; cat log.txt' };
+    // First attempt: heartbeats while the command runs, then the worker "dies" (the activity is cancelled).
+    const first = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 30_000 });
+    const firstHeartbeats: unknown[] = [];
+    first.on('heartbeat', (d) => firstHeartbeats.push(d));
+    const attempt1 = first.run(activities.toolExec, input);
+    await new Promise((r) => setTimeout(r, 6000));
+    expect(firstHeartbeats).toEqual([{ key: 'step-7' }]);
+    first.cancel('worker died');
+    await expect(attempt1).rejects.toThrow();
+    // Retry: re-attaches by key and returns the one run's result.
+    const result = await new MockActivityEnvironment({ attempt: 2, heartbeatTimeoutMs: 30_000 }).run(activities.toolExec, input);
+    expect(result.exitCode).toBe(0);
+    const container = await new MockActivityEnvironment().run(runContainer, store, input);
+    const starts = await sh(container, 'grep -c "^step-7$" ~/.mlgym/starts.log; cat log.txt');
+    expect(starts.stdout.trim().split('\n')).toEqual(['1', 'trained']);
+    // A third call (e.g. the workflow replaying) returns the stored observation without running anything.
+    await new MockActivityEnvironment({ attempt: 3 }).run(activities.toolExec, input);
+    expect((await sh(container, 'grep -c "^step-7$" ~/.mlgym/starts.log')).stdout.trim()).toBe('1');
+  });
+});
+
+describe('isolation and limits', () => {
+  let c: string;
+  beforeAll(async () => {
+    useFixtureTasks();
+    c = (await newRun()).containerId;
+  });
+
+  it('runs as non-root with no capabilities and cannot become root', async () => {
+    const out = await sh(c, 'id -u; grep CapEff /proc/self/status | tr -d "\\t" ; su -c id root </dev/null >/dev/null 2>&1 && echo ROOT || echo no-root');
+    expect(out.stdout.trim().split('\n')).toEqual(['1000', 'CapEff:0000000000000000', 'no-root']);
+  });
+
+  it('gives the agent read-only data and its own starter code', async () => {
+    const out = await sh(c, 'cd ~/workspace; stat -c "%U %a %n" data data/probe data/probe/train.csv starter.py; touch data/probe/x 2>/dev/null && echo WROTE || echo denied; echo > data/probe/train.csv 2>/dev/null && echo WROTE || echo denied');
+    expect(out.stdout.trim().split('\n')).toEqual(['root 555 data', 'root 555 data/probe', 'root 444 data/probe/train.csv', 'agent 644 starter.py', 'denied', 'denied']);
+  });
+
+  it('holds neither the evaluation script nor the hidden answers anywhere', async () => {
+    const out = await sh(c, 'find / -xdev \\( -name evaluate.py -o -name answers.csv \\) 2>/dev/null | wc -l; grep -rl "id,label" / --include=*.csv 2>/dev/null | wc -l');
+    expect(out.stdout.trim().split('\n')).toEqual(['0', '0']);
+  });
+
+  it('has no network with the policy "none"', async () => {
+    const out = await sh(c, `python3 -c "
+import socket
+s = socket.socket(); s.settimeout(3)
+try:
+    s.connect(('1.1.1.1', 53)); print('connected')
+except OSError as e:
+    print('blocked')
+"; ls /sys/class/net`);
+    expect(out.stdout.trim().split('\n')).toEqual(['blocked', 'lo']);
+  });
+
+  it('stops a fork bomb and a memory hog without ending the run', async () => {
+    const bomb = await run(c, `python3 -c "
+import os, time
+kids = 0
+try:
+    while True:
+        if os.fork() == 0:
+            time.sleep(5); os._exit(0)
+        kids += 1
+except OSError:
+    print('fork refused after', kids)
+"`, 20);
+    expect(bomb.output).toMatch(/fork refused after \d+/);
+    expect(Number(/after (\d+)/.exec(bomb.output!)![1])).toBeLessThan(64);
+    const hog = await run(c, 'python3 -c "x = bytearray(1024 * 1024 * 1024); print(len(x))"', 20);
+    expect(hog.exit_code).not.toBe(0);
+    expect(hog.output).not.toContain('1073741824');
+    const after = await run(c, 'echo still-here');
+    expect(after.output!.trim()).toBe('still-here');
+  });
+});
+
+describe('recovery from a lost container', () => {
+  beforeAll(() => useFixtureTasks());
+
+  it('re-creates a killed container and restores the workspace from its snapshot', async () => {
+    const { runId, containerId } = await newRun();
+    await run(containerId, 'echo "work in progress" > notes.txt && mkdir -p ckpt && echo 7 > ckpt/epoch');
+    const snap = await activities.snapshot({ runId, step: 3 });
+    expect(snap.bytes).toBeGreaterThan(0);
+    // Lose the container and its volume (as when a host dies).
+    await docker().getContainer(containerId).remove({ force: true });
+    await docker().getVolume(`mlgym-ws-${runId}`).remove();
+    expect(await findAgentContainer(runId)).toBeUndefined();
+
+    const result = await new MockActivityEnvironment({ attempt: 1 }).run(activities.toolExec, {
+      runId, taskId: 'sandboxProbe', model: 'test', step: 4, command: 'cat notes.txt ckpt/epoch; stat -c "%U" notes.txt data/probe/train.csv',
+    });
+    expect(result.exitCode).toBe(0);
+    const obs = await store.readJson<{ observation: string }>(runId, 'steps/000004.obs.json');
+    expect(obs!.observation.trim().split('\n')).toEqual(['work in progress', '7', 'agent', 'root']);
+    const info = await findAgentContainer(runId);
+    expect(info!.Id).not.toBe(containerId);
+  });
+
+  it('restarts a stopped container with its workspace intact', async () => {
+    const { runId, containerId } = await newRun();
+    await run(containerId, 'echo kept > kept.txt');
+    await docker().getContainer(containerId).kill();
+    const again = await new MockActivityEnvironment().run(runContainer, store, { runId, taskId: 'sandboxProbe', model: 'test' });
+    expect(again).toBe(containerId);
+    expect((await run(again, 'cat kept.txt')).output!.trim()).toBe('kept');
+  });
+});
