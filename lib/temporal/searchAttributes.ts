@@ -6,5 +6,7 @@ export const MlgymModel = defineSearchAttributeKey('MlgymModel', SearchAttribute
 export const MlgymStatus = defineSearchAttributeKey('MlgymStatus', SearchAttributeType.KEYWORD);
 export const MlgymBestScore = defineSearchAttributeKey('MlgymBestScore', SearchAttributeType.DOUBLE);
 export const MlgymBenchId = defineSearchAttributeKey('MlgymBenchId', SearchAttributeType.KEYWORD);
+export const MlgymSuite = defineSearchAttributeKey('MlgymSuite', SearchAttributeType.KEYWORD);
+export const MlgymRegression = defineSearchAttributeKey('MlgymRegression', SearchAttributeType.BOOL);
 
-export const allSearchAttributes = [MlgymTask, MlgymModel, MlgymStatus, MlgymBestScore, MlgymBenchId];
+export const allSearchAttributes = [MlgymTask, MlgymModel, MlgymStatus, MlgymBestScore, MlgymBenchId, MlgymSuite, MlgymRegression];

@@ -4,6 +4,7 @@ import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { mlgymHome } from '../home.js';
 import { allSearchAttributes } from './searchAttributes.js';
+import { registerSearchAttributes } from './registerSearchAttributes.js';
 
 export interface DevServerOptions {
   port?: number;
@@ -78,7 +79,10 @@ export async function ensureServer(opts: DevServerOptions = {}): Promise<ServerH
   const port = opts.port ?? DEFAULT_PORT;
   const uiUrl = `http://localhost:${opts.uiPort ?? port + 1000}`;
   const address = `127.0.0.1:${port}`;
-  if (await portAnswers(port)) return { address, uiUrl, started: false };
+  if (await portAnswers(port)) {
+    await registerSearchAttributes(address, 'default');
+    return { address, uiUrl, started: false };
+  }
   mkdirSync(mlgymHome(), { recursive: true });
   const log = openSync(join(mlgymHome(), `temporal-${port}.log`), 'a');
   const child = spawn(temporalCli(), devServerArgs(opts), { detached: true, stdio: ['ignore', log, log] });

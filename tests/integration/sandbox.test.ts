@@ -9,6 +9,7 @@ import { runInSession } from '../../lib/sandbox/session.js';
 import { createActivities } from '../../activities/index.js';
 import { runContainer } from '../../activities/provision.js';
 import { useFixtureTasks } from '../helpers/sandbox.js';
+import type { ProvisionResult, ToolResult } from '../../lib/run/types.js';
 
 const store = new ArtifactStore();
 const activities = createActivities({ store });
@@ -17,7 +18,7 @@ const runs: string[] = [];
 async function newRun(): Promise<{ runId: string; containerId: string }> {
   const runId = `test-sandbox-${randomBytes(4).toString('hex')}`;
   runs.push(runId);
-  const { containerId } = await new MockActivityEnvironment().run(activities.provision, { runId, taskId: 'sandboxProbe', model: 'test' });
+  const { containerId } = (await new MockActivityEnvironment().run(activities.provision, { runId, taskId: 'sandboxProbe', model: 'test' })) as ProvisionResult;
   return { runId, containerId };
 }
 
@@ -68,12 +69,12 @@ describe('the agent container and its session', () => {
     const attempt1 = first.run(activities.toolExec, input);
     await new Promise((r) => setTimeout(r, 6000));
     expect(firstHeartbeats).toEqual([{ key: 'step-7' }]);
-    first.cancel('worker died');
+    first.cancel('WORKER_SHUTDOWN');
     await expect(attempt1).rejects.toThrow();
     // Retry: re-attaches by key and returns the one run's result.
-    const result = await new MockActivityEnvironment({ attempt: 2, heartbeatTimeoutMs: 30_000 }).run(activities.toolExec, input);
+    const result = (await new MockActivityEnvironment({ attempt: 2, heartbeatTimeoutMs: 30_000 }).run(activities.toolExec, input)) as ToolResult;
     expect(result.exitCode).toBe(0);
-    const container = await new MockActivityEnvironment().run(runContainer, store, input);
+    const container = (await new MockActivityEnvironment().run(runContainer, store, input)) as string;
     const starts = await sh(container, 'grep -c "^step-7$" ~/.mlgym/starts.log; cat log.txt');
     expect(starts.stdout.trim().split('\n')).toEqual(['1', 'trained']);
     // A third call (e.g. the workflow replaying) returns the stored observation without running anything.
@@ -151,9 +152,9 @@ describe('recovery from a lost container', () => {
     await docker().getVolume(`mlgym-ws-${runId}`).remove();
     expect(await findAgentContainer(runId)).toBeUndefined();
 
-    const result = await new MockActivityEnvironment({ attempt: 1 }).run(activities.toolExec, {
+    const result = (await new MockActivityEnvironment({ attempt: 1 }).run(activities.toolExec, {
       runId, taskId: 'sandboxProbe', model: 'test', step: 4, command: 'cat notes.txt ckpt/epoch; stat -c "%U" notes.txt data/probe/train.csv',
-    });
+    })) as ToolResult;
     expect(result.exitCode).toBe(0);
     const obs = await store.readJson<{ observation: string }>(runId, 'steps/000004.obs.json');
     expect(obs!.observation.trim().split('\n')).toEqual(['work in progress', '7', 'agent', 'root']);
@@ -165,7 +166,7 @@ describe('recovery from a lost container', () => {
     const { runId, containerId } = await newRun();
     await run(containerId, 'echo kept > kept.txt');
     await docker().getContainer(containerId).kill();
-    const again = await new MockActivityEnvironment().run(runContainer, store, { runId, taskId: 'sandboxProbe', model: 'test' });
+    const again = (await new MockActivityEnvironment().run(runContainer, store, { runId, taskId: 'sandboxProbe', model: 'test' })) as string;
     expect(again).toBe(containerId);
     expect((await run(again, 'cat kept.txt')).output!.trim()).toBe('kept');
   });
