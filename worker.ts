@@ -14,6 +14,8 @@ export function createWorker(connection: NativeConnection, overrides: Partial<Wo
     taskQueue: TASK_QUEUE,
     workflowsPath,
     activities: createActivities(),
+    // If this worker dies, its workflows' next tasks go to another worker after this long (default 10 s).
+    stickyQueueScheduleToStartTimeout: '3s',
     ...overrides,
   });
 }

@@ -2,6 +2,7 @@ import { gradeWorkspace, type GradeOutcome, type Split } from '../lib/sandbox/gr
 import { recordName, type ObservationRecord } from '../lib/run/records.js';
 import type { Attempt, AttemptKind } from '../lib/run/types.js';
 import { taskOrFail, type ActivityDeps } from './context.js';
+import { withHeartbeat } from './heartbeat.js';
 import type { LoadedTask } from '../lib/config/load.js';
 
 export interface GradeInput {
@@ -46,7 +47,7 @@ export function makeGrade({ store }: ActivityDeps) {
       const task = taskOrFail(taskId);
       const shownSplit: Split = kind === 'submit' ? 'test' : task.validate_shows;
       const splits: Split[] = shownSplit === 'test' ? ['test'] : ['validation', 'test'];
-      const outcomes = await gradeWorkspace(runId, step, image, task, splits);
+      const outcomes = await withHeartbeat(() => gradeWorkspace(runId, step, image, task, splits));
       const attempt = toAttempt(step, kind, outcomes.test, outcomes[shownSplit]);
       const observation = kind === 'validate' ? validationObservation(task, attempt) : attempt.error ? `Submission failed: ${attempt.error}` : 'Submitted.';
       await store.writeJson(runId, recordName.observation(step), { step, observation } satisfies ObservationRecord);

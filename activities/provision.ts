@@ -1,4 +1,3 @@
-import { heartbeat } from '@temporalio/activity';
 import { ensureTaskImage } from '../lib/sandbox/images.js';
 import { ensureAgentContainer, fillWorkspace, startExistingAgentContainer } from '../lib/sandbox/container.js';
 import { archiveWorkspace, restoreWorkspace } from '../lib/sandbox/snapshot.js';
@@ -6,6 +5,7 @@ import type { ArtifactStore } from '../lib/artifacts/store.js';
 import { recordName } from '../lib/run/records.js';
 import type { ProvisionResult } from '../lib/run/types.js';
 import { taskOrFail, type ActivityDeps } from './context.js';
+import { withHeartbeat } from './heartbeat.js';
 
 export interface ProvisionInput {
   runId: string;
@@ -21,10 +21,7 @@ const SNAPSHOT = 'snapshots/workspace.tar';
  */
 export async function ensureRunContainer(store: ArtifactStore, { runId, taskId, model }: ProvisionInput): Promise<ProvisionResult> {
   const task = taskOrFail(taskId);
-  const image = await ensureTaskImage(task, (line) => {
-    heartbeat();
-    void store.log(runId, `[build] ${line}`);
-  });
+  const image = await ensureTaskImage(task, (line) => void store.log(runId, `[build] ${line}`));
   const container = await ensureAgentContainer({ runId, image, task, model });
   if (container.freshVolume) {
     const snapshot = await store.readBuffer(runId, SNAPSHOT);
@@ -43,7 +40,7 @@ export async function runContainer(store: ArtifactStore, input: ProvisionInput):
 
 export function makeProvision({ store }: ActivityDeps) {
   return async function provision(input: ProvisionInput): Promise<ProvisionResult> {
-    const result = await ensureRunContainer(store, input);
+    const result = await withHeartbeat(() => ensureRunContainer(store, input));
     await store.writeJson(input.runId, recordName.provision, result);
     return result;
   };
@@ -59,7 +56,7 @@ export function makeSnapshot({ store }: ActivityDeps) {
   return async function snapshot({ runId, step }: SnapshotInput): Promise<{ bytes: number }> {
     const container = await startExistingAgentContainer(runId);
     if (!container) return { bytes: 0 };
-    const archive = await archiveWorkspace(container);
+    const archive = await withHeartbeat(() => archiveWorkspace(container));
     await store.write(runId, SNAPSHOT, archive);
     await store.writeJson(runId, 'snapshots/latest.json', { step, bytes: archive.length });
     return { bytes: archive.length };

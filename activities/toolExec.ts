@@ -4,6 +4,7 @@ import { recordName, type ObservationRecord } from '../lib/run/records.js';
 import type { ToolResult } from '../lib/run/types.js';
 import { taskOrFail, type ActivityDeps } from './context.js';
 import { runContainer } from './provision.js';
+import { withHeartbeat } from './heartbeat.js';
 
 export interface ToolExecInput {
   runId: string;
@@ -14,7 +15,7 @@ export interface ToolExecInput {
 }
 
 /** How long one exec call waits before heartbeating and re-attaching. */
-const POLL_S = 5;
+const POLL_S = 2;
 
 export function observationText(result: CommandResult, timeoutS: number): string {
   let text = result.output ?? '';
@@ -32,7 +33,7 @@ export function makeToolExec({ store }: ActivityDeps) {
   return async function toolExec({ runId, taskId, model, step, command }: ToolExecInput): Promise<ToolResult> {
     const record = await store.once<ObservationRecord>(runId, recordName.observation(step), async () => {
       const timeoutS = taskOrFail(taskId).training_timeout;
-      const containerId = await runContainer(store, { runId, taskId, model });
+      const containerId = await withHeartbeat(() => runContainer(store, { runId, taskId, model }));
       const key = `step-${step}`;
       let result = await runInSession(containerId, key, command, { timeoutS, waitS: POLL_S });
       if (!result.started) await store.log(runId, `step ${step}: re-attached to ${key} (attempt ${activityInfo().attempt})`);

@@ -49,6 +49,11 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || die "dockerd did not come up; see $MLGYM_HOME/dockerd.log"
 fi
 
+# Fonts for PNG plots (labels are rendered with system fonts).
+if ! fc-list 2>/dev/null | grep -qi dejavu && [ ! -d /usr/share/fonts/truetype/dejavu ]; then
+  apt_install fonts-dejavu-core || log "warning: no fonts for PNG plot labels (install fonts-dejavu-core)"
+fi
+
 # 4. Base image mlgym-base, labelled with the hash of its definition
 base_hash=$(cat docker/base/base.env scripts/setup.sh | sha256sum | cut -c1-16)
 current=$(docker image inspect mlgym-base --format '{{index .Config.Labels "mlgym.base.hash"}}' 2>/dev/null || true)

@@ -16,21 +16,29 @@ import { MlgymBestScore, MlgymStatus } from '../lib/temporal/searchAttributes.js
 import { addBudgetUpdate, cancelUpdate, hintSignal, pauseSignal, resumeSignal, statusQuery } from './messages.js';
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: ['ConfigError'] };
-const quick = { startToCloseTimeout: '5m', retry: { ...retry, maximumAttempts: 10 } };
 
-const { provision, snapshot } = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry: { ...retry, maximumAttempts: 10 } });
-const { agentTurn } = proxyActivities<Activities>({ startToCloseTimeout: '10m', retry: { ...retry, maximumAttempts: 20 } });
-const { grade } = proxyActivities<Activities>({ startToCloseTimeout: '2h', retry: { ...retry, maximumAttempts: 10 } });
-const { score, teardown } = proxyActivities<Activities>(quick);
-/** Commands heartbeat while they run; the summary shows the command in the Web UI. */
-const toolExecFor = (command: string) =>
-  proxyActivities<Activities>({ startToCloseTimeout: '26h', heartbeatTimeout: '30s', retry, summary: command.split('\n')[0]!.slice(0, 120) }).toolExec;
+/**
+ * The run's activities. Every one heartbeats, so a dead worker's activity is retried elsewhere within
+ * the heartbeat timeout; the start-to-close timeouts only bound a hung attempt.
+ */
+function activitiesFor(input: RunInput) {
+  const heartbeatTimeout = `${input.heartbeatTimeoutS ?? 20}s`;
+  const options = (startToCloseTimeout: string, maximumAttempts?: number) => ({ startToCloseTimeout, heartbeatTimeout, retry: { ...retry, maximumAttempts } });
+  const { provision, snapshot } = proxyActivities<Activities>(options('1h', 10));
+  const { agentTurn } = proxyActivities<Activities>(options('15m', 20));
+  const { grade } = proxyActivities<Activities>(options('2h', 10));
+  const { score, teardown } = proxyActivities<Activities>(options('5m', 10));
+  /** Commands run until their own timeout; the summary shows the command in the Web UI. */
+  const toolExec = (command: string) => proxyActivities<Activities>({ ...options('26h'), summary: command.split('\n')[0]!.slice(0, 120) }).toolExec;
+  return { provision, snapshot, agentTurn, grade, score, teardown, toolExec };
+}
 
 const SNAPSHOT_EVERY = 10;
 
 /** One durable run of an agent on a task: provision → (agent turn → tool exec)* → submit → score → teardown. */
 export async function agentRun(input: RunInput): Promise<RunResult> {
   const { runId, taskId, model } = input;
+  const { snapshot, grade, score, teardown } = activitiesFor(input);
   const state: RunState = input.state ?? (await initialState(input));
   listenForControls(input, state);
   const stepsAtStart = state.step;
@@ -73,7 +81,7 @@ export async function agentRun(input: RunInput): Promise<RunResult> {
 }
 
 async function initialState(input: RunInput): Promise<RunState> {
-  const provisioned = await provision({ runId: input.runId, taskId: input.taskId, model: input.model });
+  const provisioned = await activitiesFor(input).provision({ runId: input.runId, taskId: input.taskId, model: input.model });
   return {
     step: 0,
     costUsd: 0,
@@ -91,6 +99,7 @@ async function initialState(input: RunInput): Promise<RunState> {
 /** One agent turn and its effect. Returns how the run ends, if it does. */
 async function takeStep(input: RunInput, state: RunState): Promise<ExitReason | 'submit' | undefined> {
   const { runId, taskId, model } = input;
+  const { agentTurn, grade, toolExec } = activitiesFor(input);
   const step = state.step;
   const hints = state.hints.splice(0);
   const turn = await agentTurn({ runId, taskId, model, step, maxSteps: input.maxSteps, hints, budgetUsd: state.budgetUsd, spentUsd: state.costUsd });
@@ -99,7 +108,7 @@ async function takeStep(input: RunInput, state: RunState): Promise<ExitReason | 
   state.lastAction = action.kind === 'command' ? action.command.split('\n')[0]! : action.kind === 'exit' ? action.reason : action.kind;
   switch (action.kind) {
     case 'command':
-      await toolExecFor(action.command)({ runId, taskId, model, step, command: action.command });
+      await toolExec(action.command)({ runId, taskId, model, step, command: action.command });
       return undefined;
     case 'validate':
     case 'submit':

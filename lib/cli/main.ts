@@ -1,9 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ConfigError } from '../config/load.js';
+import { aupCommand } from './aup.js';
+import { benchCommand } from './bench.js';
 import { checkCommand } from './check.js';
+import { budgetCommand, cancelCommand, hintCommand, pauseCommand, resumeCommand, statusCommand, watchCommand } from './control.js';
 import { EXIT, exitCodeFor, printJson, say } from './output.js';
 import { runCommand } from './run.js';
+import { addScheduleCommands } from './schedule.js';
 import { serverCommand, workerCommand } from './server.js';
 import { showCommand } from './show.js';
 import { tasksCommand } from './tasks.js';
@@ -22,6 +26,13 @@ const wantsJson = process.argv.includes('--json');
 program.command('tasks').description('list the tasks').option('--json', 'print JSON on stdout').action((o) => tasksCommand(o));
 program.command('check <file>').description('validate a task, dataset or model-registry YAML').option('--json', 'print JSON on stdout').action((file, o) => checkCommand(file, o));
 program
+  .command('aup <file>')
+  .description('performance profiles, AUP and mean ranks from a scores JSON')
+  .option('--tau-max <T>', 'end of the τ grid (log10 units); default from the worst ratios')
+  .option('--plot <file>', 'write the profile plot (.svg or .png)')
+  .option('--json', 'print JSON on stdout')
+  .action((file, o) => aupCommand(file, o));
+program
   .command('run <task>')
   .description('run an agent on a task as a durable workflow and wait for the result')
   .requiredOption('--model <spec>', 'agent: baseline')
@@ -33,7 +44,35 @@ program
   .action(async (task, o) => {
     exitCode = await runCommand(task, o);
   });
+program
+  .command('bench [suite]')
+  .description('benchmark tasks × models × seeds (or a suite YAML) as child runs of a durable workflow')
+  .option('--tasks <ids>', 'comma-separated task ids')
+  .option('--models <specs>', 'comma-separated agent specs')
+  .option('--seeds <n>', 'seeds per task and model (default 1)')
+  .option('--concurrency <n>', 'runs at once (default 4)')
+  .option('--max-steps <n>', 'step limit per run (default 50)')
+  .option('--budget-usd <usd>', 'model budget per run')
+  .option('--bench-id <id>', 'benchmark id; an existing one reuses its finished runs')
+  .option('--no-worker', 'do not start an in-process worker (use `mlgym worker`)')
+  .option('--json', 'print the result as JSON on stdout')
+  .action(async (suite, o) => {
+    exitCode = await benchCommand(suite, o);
+  });
+addScheduleCommands(program.command('schedule').description('benchmark suites on Temporal Schedules: create, list, delete, trigger'));
 program.command('show <runId>').description("show a run's result and trajectory").option('--json', 'print JSON on stdout').action((id, o) => showCommand(id, o));
+program.command('status <runId>').description("a run's live status").option('--json', 'print JSON on stdout').action((id, o) => statusCommand(id, o));
+program.command('watch <runId>').description("follow a run's status until it ends").option('--interval <s>', 'seconds between updates', '2').option('--json', 'print one JSON line per update').action((id, o) => watchCommand(id, { ...o, intervalS: o.interval }));
+program.command('pause <runId>').description('pause a run before its next step').action((id) => pauseCommand(id));
+program.command('resume <runId>').description('resume a paused run').action((id) => resumeCommand(id));
+program.command('hint <runId> <text>').description("add a hint to the agent's next observation").action((id, text) => hintCommand(id, text));
+program.command('budget <runId> <usd>').description("add dollars to a run's model budget").option('--json', 'print JSON on stdout').action((id, usd, o) => budgetCommand(id, usd, o));
+program
+  .command('cancel <runId>')
+  .description('end a run: autosubmit its workspace (default) or forfeit')
+  .option('--forfeit', 'end without a score')
+  .option('--json', 'print JSON on stdout')
+  .action((id, o) => cancelCommand(id, o));
 program.command('server').description('run the embedded Temporal dev server in the foreground').action(async () => {
   exitCode = await serverCommand();
 });

@@ -13,6 +13,8 @@ export interface RunInput {
   keep: boolean;
   /** Continue-as-new after this many steps in one execution. */
   continueEvery: number;
+  /** Heartbeat timeout of every activity: how soon a dead worker's work moves to another (default 20). */
+  heartbeatTimeoutS?: number;
   /** Dollar budget for model calls (0 = no LLM spend allowed). */
   budgetUsd?: number;
   /** Set when the run is part of a benchmark. */

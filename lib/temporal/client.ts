@@ -1,7 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 
-export const TASK_QUEUE = 'mlgym';
+/** The task queue of workflows and activities (MLGYM_TASK_QUEUE separates independent deployments). */
+export const TASK_QUEUE = process.env.MLGYM_TASK_QUEUE ?? 'mlgym';
 
 export function namespace(): string {
   return process.env.TEMPORAL_NAMESPACE ?? 'default';

@@ -1,0 +1,44 @@
+import { writeFileSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { loadScoresInput } from '../scoring/input.js';
+import { profilePlotSvg } from '../scoring/plots.js';
+import { svgToPng } from '../scoring/png.js';
+import { computeProfiles } from '../scoring/profiles.js';
+import { printJson, say, UsageError } from './output.js';
+
+export interface AupOptions {
+  tauMax?: string;
+  plot?: string;
+  json?: boolean;
+}
+
+function parseTauMax(value: string): number {
+  const n = Number(value);
+  if (!(n > 0 && Number.isFinite(n))) throw new UsageError(`--tau-max expects a positive number, got "${value}"`);
+  return n;
+}
+
+function plotFormat(file: string): 'svg' | 'png' {
+  const ext = extname(file).toLowerCase();
+  if (ext === '.svg' || ext === '.png') return ext.slice(1) as 'svg' | 'png';
+  throw new UsageError(`--plot expects a file ending in .svg or .png, got "${file}"`);
+}
+
+/** `mlgym aup <scores.json>`: performance profiles, AUP and mean ranks of every method. */
+export async function aupCommand(file: string, opts: AupOptions): Promise<void> {
+  const tauMax = opts.tauMax === undefined ? undefined : parseTauMax(opts.tauMax);
+  const format = opts.plot === undefined ? undefined : plotFormat(opts.plot);
+  const input = loadScoresInput(file);
+  const result = computeProfiles(input, { tauMax });
+  if (opts.plot) {
+    const svg = profilePlotSvg(result);
+    writeFileSync(opts.plot, format === 'png' ? await svgToPng(svg) : svg);
+  }
+  const plot = opts.plot === undefined ? {} : { plot: resolve(opts.plot) };
+  if (opts.json) return printJson({ aup: result.aup, tauMax: result.tauMax, ranks: result.ranks, ratios: result.ratios, ...plot });
+  const byAup = [...result.methods].sort((a, b) => result.aup[b]! - result.aup[a]!);
+  const width = Math.max(6, ...byAup.map((m) => m.length));
+  say(`${'method'.padEnd(width)}  ${'AUP'.padStart(6)}  mean rank`);
+  for (const m of byAup) say(`${m.padEnd(width)}  ${result.aup[m]!.toFixed(3).padStart(6)}  ${result.ranks[m]!.toFixed(2).padStart(9)}`);
+  say(`τ max ${result.tauMax} over ${Object.keys(input.tasks).length} task(s)${opts.plot ? `; plot: ${opts.plot}` : ''}`);
+}

@@ -1,0 +1,69 @@
+import type { Direction } from '../config/schema.js';
+import { better } from '../run/score.js';
+import type { Attempt } from '../run/types.js';
+import { BASELINE, type ScoresInput } from './input.js';
+
+/** What scoring needs of a run (a RunResult has it). Seeds are pooled: a model's score is its best run. */
+export interface ScoredRun {
+  task: string;
+  model: string;
+  seed?: number;
+  attempts: Pick<Attempt, 'kind' | 'metrics'>[];
+}
+
+export interface TaskScoring {
+  direction: Direction;
+  baseline: number;
+  primaryMetric: string;
+}
+
+/** MLGym's two variants of a run's score, as inputs for `computeProfiles`. */
+export interface VariantScores {
+  /** Per run the best scored attempt (validations and submissions). */
+  bestAttempt: ScoresInput;
+  /** Per run the last submission (the agent's submit or an autosubmit). */
+  bestSubmission: ScoresInput;
+}
+
+/** A run of the built-in `baseline` agent is scored as this method, apart from the task's baseline score. */
+export const BASELINE_AGENT = 'baseline-agent';
+
+function isScore(v: number | null | undefined): v is number {
+  return v != null && Number.isFinite(v);
+}
+
+/** The best of the finite values, null when there is none. */
+export function bestOf(values: readonly (number | null | undefined)[], direction: Direction): number | null {
+  let best: number | null = null;
+  for (const v of values) if (isScore(v) && (best === null || better(v, best, direction))) best = v;
+  return best;
+}
+
+export function runBestAttempt(run: ScoredRun, task: TaskScoring): number | null {
+  return bestOf(run.attempts.map((a) => a.metrics?.[task.primaryMetric]), task.direction);
+}
+
+/** The primary metric of the run's last submit attempt (null when it failed or there was none). */
+export function runLastSubmission(run: ScoredRun, task: TaskScoring): number | null {
+  const score = run.attempts.filter((a) => a.kind === 'submit').at(-1)?.metrics?.[task.primaryMetric];
+  return isScore(score) ? score : null;
+}
+
+/**
+ * Both variants' scores: per (task, model) the best over its runs. Every task of `tasks` and every
+ * model seen in `runs` appears; a model without a scored run on a task gets null.
+ */
+export function scoresFromRuns(runs: readonly ScoredRun[], tasks: Record<string, TaskScoring>): VariantScores {
+  const methodOf = (run: ScoredRun) => (run.model === BASELINE ? BASELINE_AGENT : run.model);
+  const methods = [...new Set(runs.map(methodOf))];
+  for (const run of runs) if (!(run.task in tasks)) throw new Error(`run of ${run.model} on "${run.task}": no direction, baseline and primary metric given for that task`);
+  const variant = (runScore: (run: ScoredRun, task: TaskScoring) => number | null): ScoresInput => ({
+    tasks: Object.fromEntries(
+      Object.entries(tasks).map(([id, task]) => {
+        const scoreOf = (method: string) => bestOf(runs.filter((r) => r.task === id && methodOf(r) === method).map((r) => runScore(r, task)), task.direction);
+        return [id, { direction: task.direction, baseline: task.baseline, scores: Object.fromEntries(methods.map((m) => [m, scoreOf(m)])) }];
+      }),
+    ),
+  });
+  return { bestAttempt: variant(runBestAttempt), bestSubmission: variant(runLastSubmission) };
+}
