@@ -55,7 +55,7 @@ if ! fc-list 2>/dev/null | grep -qi dejavu && [ ! -d /usr/share/fonts/truetype/d
 fi
 
 # 4. Base image mlgym-base, labelled with the hash of its definition
-base_hash=$(cat docker/base/base.env scripts/setup.sh | sha256sum | cut -c1-16)
+base_hash=$(sha256sum < docker/base/base.env | cut -c1-16)
 current=$(docker image inspect mlgym-base --format '{{index .Config.Labels "mlgym.base.hash"}}' 2>/dev/null || true)
 if [ "$current" != "$base_hash" ]; then
   # shellcheck source=/dev/null
