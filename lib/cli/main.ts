@@ -4,6 +4,7 @@ import { ConfigError } from '../config/load.js';
 import { aupCommand } from './aup.js';
 import { benchCommand } from './bench.js';
 import { checkCommand } from './check.js';
+import { gcCommand } from './gc.js';
 import { budgetCommand, cancelCommand, hintCommand, pauseCommand, resumeCommand, statusCommand, watchCommand } from './control.js';
 import { EXIT, exitCodeFor, printJson, say } from './output.js';
 import { runCommand } from './run.js';
@@ -73,6 +74,7 @@ program
   .option('--forfeit', 'end without a score')
   .option('--json', 'print JSON on stdout')
   .action((id, o) => cancelCommand(id, o));
+program.command('gc').description('remove containers and volumes of finished or unknown runs').option('--dry-run', 'only list them').option('--match <text>', 'only runs whose id contains this').option('--json', 'print JSON on stdout').action((o) => gcCommand(o));
 program.command('server').description('run the embedded Temporal dev server in the foreground').action(async () => {
   exitCode = await serverCommand();
 });

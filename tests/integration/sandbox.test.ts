@@ -26,14 +26,15 @@ const sh = (containerId: string, script: string, user = 'agent') => execIn(conta
 let n = 0;
 const run = (containerId: string, command: string, timeoutS = 20) => runInSession(containerId, `t${n++}`, command, { timeoutS, waitS: timeoutS + 5 });
 
+afterAll(async () => {
+  for (const runId of runs) await removeRunResources(runId);
+});
+
 describe('the agent container and its session', () => {
   let c: string;
   beforeAll(async () => {
     useFixtureTasks();
     c = (await newRun()).containerId;
-  });
-  afterAll(async () => {
-    for (const runId of runs) await removeRunResources(runId);
   });
 
   it('keeps cwd and exported variables across commands, like a terminal', async () => {
