@@ -5,7 +5,9 @@ import { newRunId } from '../run/ids.js';
 import type { RunInput, RunResult } from '../run/types.js';
 import { connectWorker, namespace, TASK_QUEUE } from '../temporal/client.js';
 import { MlgymModel, MlgymStatus, MlgymTask } from '../temporal/searchAttributes.js';
+import type { WorkflowHandle } from '@temporalio/client';
 import { createWorker } from '../../worker.js';
+import { statusQuery } from '../../workflows/messages.js';
 import { connect, workflowUrl } from './connect.js';
 import { EXIT, parseIntFlag, printJson, say, UsageError } from './output.js';
 import { listTaskIds } from './tasks.js';
@@ -38,6 +40,22 @@ export function runSummary(result: RunResult) {
   };
 }
 
+/** Print the run's step, cost and best score on stderr whenever they change, until it finishes. */
+async function showProgress(handle: WorkflowHandle, finished: Promise<unknown>): Promise<void> {
+  let done = false;
+  void finished.finally(() => (done = true)).catch(() => undefined);
+  let last = '';
+  while (!done) {
+    await Promise.race([finished.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+    if (done) break;
+    const s = await handle.query(statusQuery).catch(() => undefined);
+    if (!s) continue;
+    const line = `step ${s.step}/${s.maxSteps} · $${s.costUsd.toFixed(4)} · best ${s.primaryMetric} ${s.bestScore ?? '–'} · ${s.status} · ${s.lastAction.slice(0, 60)}`;
+    if (line !== last) say(line);
+    last = line;
+  }
+}
+
 /** `mlgym run <task> --model <spec>`: start a durable agentRun and wait for its result. */
 export async function runCommand(taskId: string, opts: RunOptions): Promise<number> {
   if (!existsSync(taskFile(taskId))) throw new UsageError(`unknown task "${taskId}"; known tasks: ${listTaskIds().join(', ')}`);
@@ -64,14 +82,17 @@ export async function runCommand(taskId: string, opts: RunOptions): Promise<numb
   const url = workflowUrl(server, namespace(), runId);
   if (url) say(`  ${url}`);
 
+  const finished = handle.result() as Promise<RunResult>;
+  const progress = showProgress(handle, finished);
   let result: RunResult;
   if (opts.worker) {
     const worker = await createWorker(await connectWorker(server.address));
-    result = await worker.runUntil(handle.result() as Promise<RunResult>);
+    result = await worker.runUntil(finished);
   } else {
     say('waiting for a worker (`mlgym worker`) to run it');
-    result = (await handle.result()) as RunResult;
+    result = await finished;
   }
+  await progress;
   await client.connection.close();
 
   const summary = runSummary(result);
