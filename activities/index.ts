@@ -5,6 +5,7 @@ import { makeToolExec } from './toolExec.js';
 import { makeGrade } from './grade.js';
 import { makeScore } from './score.js';
 import { makeTeardown } from './teardown.js';
+import { compareWithPrevious, finishedRun, scoreBenchmark } from './benchmark.js';
 
 export function createActivities(deps: ActivityDeps = defaultDeps()) {
   return {
@@ -15,6 +16,9 @@ export function createActivities(deps: ActivityDeps = defaultDeps()) {
     grade: makeGrade(deps),
     score: makeScore(deps),
     teardown: makeTeardown(deps),
+    finishedRun,
+    scoreBenchmark,
+    compareWithPrevious,
   };
 }
 

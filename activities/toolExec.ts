@@ -4,6 +4,8 @@ import { recordName, type ObservationRecord } from '../lib/run/records.js';
 import type { ToolResult } from '../lib/run/types.js';
 import { taskOrFail, type ActivityDeps } from './context.js';
 import { runContainer } from './provision.js';
+import { runHostTool } from '../lib/tools/host.js';
+import { prepareCommand } from '../lib/tools/prepare.js';
 import { withHeartbeat } from './heartbeat.js';
 
 export interface ToolExecInput {
@@ -16,6 +18,8 @@ export interface ToolExecInput {
 
 /** How long one exec call waits before heartbeating and re-attaching. */
 const POLL_S = 2;
+/** Characters of output in an observation (a 100-line file window fits). */
+const OUTPUT_CAP = 20_000;
 
 export function observationText(result: CommandResult, timeoutS: number): string {
   let text = result.output ?? '';
@@ -32,19 +36,31 @@ export function observationText(result: CommandResult, timeoutS: number): string
 export function makeToolExec({ store }: ActivityDeps) {
   return async function toolExec({ runId, taskId, model, step, command }: ToolExecInput): Promise<ToolResult> {
     const record = await store.once<ObservationRecord>(runId, recordName.observation(step), async () => {
+      const hostObservation = await runHostTool(command, { runId, store });
+      if (hostObservation !== undefined) return { step, observation: hostObservation };
+      const prepared = prepareCommand(command);
+      if ('refusal' in prepared) return { step, observation: prepared.refusal };
       const timeoutS = taskOrFail(taskId).training_timeout;
       const containerId = await withHeartbeat(() => runContainer(store, { runId, taskId, model }));
       const key = `step-${step}`;
-      let result = await runInSession(containerId, key, command, { timeoutS, waitS: POLL_S });
+      let result = await runInSession(containerId, key, prepared.command, { timeoutS, waitS: POLL_S, capChars: OUTPUT_CAP });
       if (!result.started) await store.log(runId, `step ${step}: re-attached to ${key} (attempt ${activityInfo().attempt})`);
       while (result.state === 'running') {
         // Cancelled (worker shutdown, timeout, workflow cancel): stop waiting; the command keeps running
         // in the container and the next attempt re-attaches to it.
         cancellationSignal().throwIfAborted();
         heartbeat({ key });
-        result = await runInSession(containerId, key, '', { timeoutS, waitS: POLL_S });
+        result = await runInSession(containerId, key, '', { timeoutS, waitS: POLL_S, capChars: OUTPUT_CAP });
       }
-      return { step, observation: observationText(result, timeoutS), exitCode: result.exit_code, timedOut: result.timed_out, outputFile: result.output_file };
+      return {
+        step,
+        observation: observationText(result, timeoutS),
+        exitCode: result.exit_code,
+        timedOut: result.timed_out,
+        outputFile: result.output_file,
+        workingDir: result.cwd,
+        openFile: result.open_file ?? undefined,
+      };
     });
     return { exitCode: record.exitCode ?? null, timedOut: record.timedOut ?? false, outputChars: record.observation.length };
   };

@@ -1,4 +1,6 @@
 import {
+  ActivityFailure,
+  ApplicationFailure,
   allHandlersFinished,
   CancellationScope,
   condition,
@@ -11,7 +13,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { Attempt, ExitReason, RunInput, RunResult, RunState, RunStatus } from '../lib/run/types.js';
+import type { Attempt, ExitReason, RunInput, RunResult, RunState, RunStatus, TurnResult } from '../lib/run/types.js';
 import { MlgymBestScore, MlgymStatus } from '../lib/temporal/searchAttributes.js';
 import { addBudgetUpdate, cancelUpdate, hintSignal, pauseSignal, resumeSignal, statusQuery } from './messages.js';
 
@@ -39,8 +41,12 @@ const SNAPSHOT_EVERY = 10;
 export async function agentRun(input: RunInput): Promise<RunResult> {
   const { runId, taskId, model } = input;
   const { snapshot, grade, score, teardown } = activitiesFor(input);
-  const state: RunState = input.state ?? (await initialState(input));
+  const state: RunState = input.state ?? newState(input);
   listenForControls(input, state);
+  if (!input.state) {
+    const { image, primaryMetric, direction } = await activitiesFor(input).provision({ runId, taskId, model });
+    Object.assign(state, { image, primaryMetric, direction });
+  }
   const stepsAtStart = state.step;
 
   try {
@@ -72,28 +78,16 @@ export async function agentRun(input: RunInput): Promise<RunResult> {
     await condition(allHandlersFinished);
     return result;
   } catch (err) {
-    if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(() => teardown({ runId, keep: input.keep }));
-      upsertSearchAttributes([{ key: MlgymStatus, value: 'cancelled' }]);
-    }
+    // Cancelled or failed for good: still release the container and volume (unless kept).
+    await CancellationScope.nonCancellable(() => teardown({ runId, keep: input.keep }));
+    upsertSearchAttributes([{ key: MlgymStatus, value: isCancellation(err) ? 'cancelled' : 'failed' }]);
     throw err;
   }
 }
 
-async function initialState(input: RunInput): Promise<RunState> {
-  const provisioned = await activitiesFor(input).provision({ runId: input.runId, taskId: input.taskId, model: input.model });
-  return {
-    step: 0,
-    costUsd: 0,
-    budgetUsd: input.budgetUsd ?? 0,
-    attempts: [],
-    image: provisioned.image,
-    primaryMetric: provisioned.primaryMetric,
-    direction: provisioned.direction,
-    hints: [],
-    lastAction: '',
-    paused: false,
-  };
+/** A new run's state; image, primary metric and direction are filled in by provisioning. */
+function newState(input: RunInput): RunState {
+  return { step: 0, costUsd: 0, budgetUsd: input.budgetUsd ?? 0, attempts: [], image: '', primaryMetric: '', direction: 'max', hints: [], lastAction: '', paused: false };
 }
 
 /** One agent turn and its effect. Returns how the run ends, if it does. */
@@ -102,7 +96,17 @@ async function takeStep(input: RunInput, state: RunState): Promise<ExitReason | 
   const { agentTurn, grade, toolExec } = activitiesFor(input);
   const step = state.step;
   const hints = state.hints.splice(0);
-  const turn = await agentTurn({ runId, taskId, model, step, maxSteps: input.maxSteps, hints, budgetUsd: state.budgetUsd, spentUsd: state.costUsd });
+  let turn: TurnResult;
+  try {
+    turn = await agentTurn({ runId, taskId, model, step, maxSteps: input.maxSteps, hints, budgetUsd: state.budgetUsd });
+  } catch (err) {
+    // The model stayed unreachable through every retry (exit_api), or the agent is misconfigured (exit_error).
+    if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
+    const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
+    const reason = cause?.type === 'ConfigError' ? 'exit_error' : 'exit_api';
+    state.lastAction = `${reason}: ${cause?.message ?? err.message}`;
+    return reason;
+  }
   state.costUsd += turn.costUsd;
   const { action } = turn;
   state.lastAction = action.kind === 'command' ? action.command.split('\n')[0]! : action.kind === 'exit' ? action.reason : action.kind;

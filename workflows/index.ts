@@ -1,1 +1,2 @@
 export { agentRun } from './agentRun.js';
+export { benchmark } from './benchmark.js';

@@ -11,6 +11,7 @@ command to the next, as in a terminal.
 """
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -125,6 +126,20 @@ def runner_alive(cmd_dir):
         return False
 
 
+def shell_position():
+    """The working directory the next command starts in and the file the tools have open."""
+    cwd = WORKSPACE
+    try:
+        with open(SHELL_STATE) as f:
+            lines = [line for line in f if line.startswith("cd ")]
+        if lines:
+            cwd = shlex.split(lines[-1][3:])[0]
+    except (FileNotFoundError, ValueError, IndexError):
+        pass
+    tool_state = read_json(os.path.join(STATE_DIR, "tool_state.json")) or {}
+    return {"cwd": cwd, "open_file": tool_state.get("open_file")}
+
+
 def capped(text, cap):
     if len(text) <= cap:
         return text
@@ -151,7 +166,7 @@ def report(key, started, wait_s, cap):
         raw = f.read()
     text = raw.decode("utf-8", errors="replace")
     return dict(result, key=key, state="done", started=started, output=capped(text, cap),
-                output_chars=len(text), truncated=len(text) > cap, output_file=output_file)
+                output_chars=len(text), truncated=len(text) > cap, output_file=output_file, **shell_position())
 
 
 def main(argv):

@@ -5,8 +5,10 @@ import { aupCommand } from './aup.js';
 import { benchCommand } from './bench.js';
 import { checkCommand } from './check.js';
 import { gcCommand } from './gc.js';
+import { exportCommand, importCommand } from './interop.js';
 import { budgetCommand, cancelCommand, hintCommand, pauseCommand, resumeCommand, statusCommand, watchCommand } from './control.js';
 import { EXIT, exitCodeFor, printJson, say } from './output.js';
+import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { addScheduleCommands } from './schedule.js';
 import { serverCommand, workerCommand } from './server.js';
@@ -36,7 +38,8 @@ program
 program
   .command('run <task>')
   .description('run an agent on a task as a durable workflow and wait for the result')
-  .requiredOption('--model <spec>', 'agent: baseline')
+  .requiredOption('--model <spec>', 'agent: baseline, replay:<file>, a models/registry.yaml id or openai:<model>')
+  .option('--budget-usd <usd>', 'hard budget for model calls in dollars', '0')
   .option('--seed <n>', 'seed', '0')
   .option('--max-steps <n>', 'step limit', '50')
   .option('--keep', 'keep the container and workspace volume after the run')
@@ -62,6 +65,17 @@ program
   });
 addScheduleCommands(program.command('schedule').description('benchmark suites on Temporal Schedules: create, list, delete, trigger'));
 program.command('show <runId>').description("show a run's result and trajectory").option('--json', 'print JSON on stdout').action((id, o) => showCommand(id, o));
+program
+  .command('report [id]')
+  .description('one self-contained HTML page on a run or a benchmark (profiles, AUP, scores, cost, exits, actions, trajectories)')
+  .requiredOption('--out <file>', 'the HTML file to write')
+  .option('--runs <ids>', 'comma-separated run ids to report on (with or without an id)')
+  .option('--traj <files>', 'comma-separated MLGym .traj files to include')
+  .option('--title <text>', 'page title')
+  .option('--json', 'print a summary as JSON on stdout')
+  .action((id, o) => reportCommand(id, o));
+program.command('export <runId>').description("write a finished run as MLGym's <task>.traj, results.json and args.yaml").requiredOption('--out <dir>', 'output folder').option('--json', 'print JSON on stdout').action((id, o) => exportCommand(id, o));
+program.command('import <traj>').description('turn an MLGym .traj into a replay file for --model replay:<file>').option('--out <file>', 'replay YAML to write (default <task>.replay.yaml beside the .traj)').option('--json', 'print JSON on stdout').action((file, o) => importCommand(file, o));
 program.command('status <runId>').description("a run's live status").option('--json', 'print JSON on stdout').action((id, o) => statusCommand(id, o));
 program.command('watch <runId>').description("follow a run's status until it ends").option('--interval <s>', 'seconds between updates', '2').option('--json', 'print one JSON line per update').action((id, o) => watchCommand(id, { ...o, intervalS: o.interval }));
 program.command('pause <runId>').description('pause a run before its next step').action((id) => pauseCommand(id));
@@ -91,7 +105,8 @@ try {
     exitCode = exitCodeFor(err);
     const problems = err instanceof ConfigError ? err.problems : undefined;
     if (wantsJson) printJson({ error: (err as Error).message, ...(problems ? { file: (err as ConfigError).file, problems } : {}) });
-    say(`error: ${(err as Error).message}`);
+    const cause = (err as Error).cause instanceof Error ? `: ${((err as Error).cause as Error).message}` : '';
+    say(`error: ${(err as Error).message}${cause}`);
   }
 }
 process.exit(exitCode);

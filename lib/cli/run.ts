@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ModelSpecError, resolveAgentSpec } from '../agent/models.js';
 import { loadTask } from '../config/load.js';
 import { datasetsDir, taskFile } from '../home.js';
 import { newRunId } from '../run/ids.js';
@@ -14,14 +16,13 @@ import { listTaskIds } from './tasks.js';
 
 export interface RunOptions {
   model: string;
+  budgetUsd: string;
   seed: string;
   maxSteps: string;
   keep?: boolean;
   worker: boolean;
   json?: boolean;
 }
-
-const KNOWN_MODELS = ['baseline'];
 
 export function runSummary(result: RunResult) {
   const attempt = (a: RunResult['attempts'][number]) => ({ step: a.step, kind: a.kind, metrics: a.metrics ?? null, shownMetrics: a.shownMetrics ?? null, error: a.error ?? null });
@@ -38,6 +39,17 @@ export function runSummary(result: RunResult) {
     bestAttempt: result.bestAttempt && attempt(result.bestAttempt),
     submission: result.submission && attempt(result.submission),
   };
+}
+
+/** The agent spec as the worker will see it (a replay file made absolute); bad specs are exit 2. */
+export function checkedModelSpec(spec: string): string {
+  try {
+    const agent = resolveAgentSpec(spec);
+    return agent.kind === 'replay' ? `replay:${resolve(agent.file)}` : spec;
+  } catch (err) {
+    if (err instanceof ModelSpecError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 /** Print the run's step, cost and best score on stderr whenever they change, until it finishes. */
@@ -60,23 +72,25 @@ async function showProgress(handle: WorkflowHandle, finished: Promise<unknown>):
 export async function runCommand(taskId: string, opts: RunOptions): Promise<number> {
   if (!existsSync(taskFile(taskId))) throw new UsageError(`unknown task "${taskId}"; known tasks: ${listTaskIds().join(', ')}`);
   loadTask(taskFile(taskId), datasetsDir);
-  if (!KNOWN_MODELS.includes(opts.model)) throw new UsageError(`unknown model "${opts.model}"; available: ${KNOWN_MODELS.join(', ')}`);
+  const model = checkedModelSpec(opts.model);
   const seed = parseIntFlag('seed', opts.seed);
+  const budgetUsd = Number(opts.budgetUsd);
+  if (!Number.isFinite(budgetUsd) || budgetUsd < 0) throw new UsageError(`--budget-usd expects a number of dollars >= 0, got "${opts.budgetUsd}"`);
   const maxSteps = parseIntFlag('max-steps', opts.maxSteps, 1);
 
   const { server, client } = await connect();
-  const runId = newRunId(taskId, opts.model, seed);
-  const input: RunInput = { runId, taskId, model: opts.model, seed, maxSteps, keep: opts.keep ?? false, continueEvery: 100 };
+  const runId = newRunId(taskId, model, seed);
+  const input: RunInput = { runId, taskId, model, seed, maxSteps, keep: opts.keep ?? false, continueEvery: 100, budgetUsd };
   const handle = await client.workflow.start('agentRun', {
     taskQueue: TASK_QUEUE,
     workflowId: runId,
     args: [input],
     typedSearchAttributes: [
       { key: MlgymTask, value: taskId },
-      { key: MlgymModel, value: opts.model },
+      { key: MlgymModel, value: model },
       { key: MlgymStatus, value: 'starting' },
     ],
-    staticSummary: `${taskId} · ${opts.model} · seed ${seed}`,
+    staticSummary: `${taskId} · ${model} · seed ${seed}`,
   });
   say(`started ${runId}`);
   const url = workflowUrl(server, namespace(), runId);

@@ -17,6 +17,9 @@ export interface ObservationRecord {
   exitCode?: number | null;
   timedOut?: boolean;
   outputFile?: string;
+  /** The shell's position after the step, for the agent's prompt footer. */
+  openFile?: string;
+  workingDir?: string;
 }
 
 export interface StepView {

@@ -77,6 +77,8 @@ export interface TurnResult {
   action: AgentAction;
   thought: string;
   costUsd: number;
+  /** Operator hints the agent was given with this turn. */
+  hints?: string[];
 }
 
 export interface ToolResult {

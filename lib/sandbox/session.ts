@@ -14,6 +14,9 @@ export interface CommandResult {
   output_chars?: number;
   truncated?: boolean;
   output_file: string;
+  /** Where the next command starts, and the file the tools have open (set when done). */
+  cwd?: string;
+  open_file?: string | null;
 }
 
 export class SessionError extends Error {

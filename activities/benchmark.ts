@@ -1,0 +1,73 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { WorkflowNotFoundError, type WorkflowExecutionInfo } from '@temporalio/client';
+import { findRegressions, type NoiseRule } from '../lib/bench/regression.js';
+import type { BenchmarkResult, BenchRun, BenchScores, Comparison, TaskModelScore } from '../lib/bench/types.js';
+import type { RunResult } from '../lib/run/types.js';
+import { computeVariantProfiles } from '../lib/scoring/profiles.js';
+import { bestOf, runBestAttempt, runLastSubmission, scoresFromRuns, type TaskScoring } from '../lib/scoring/runs.js';
+import { taskOrFail } from './context.js';
+
+/** The result of the run with this workflow id if it completed; null if there is none or it did not complete. */
+export async function finishedRun(runId: string): Promise<RunResult | null> {
+  const handle = Context.current().client.workflow.getHandle(runId);
+  try {
+    const { status } = await handle.describe();
+    return status.name === 'COMPLETED' ? ((await handle.result()) as RunResult) : null;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
+  }
+}
+
+/** Score each run on its task's primary metric, take the best per task × model, and compute AUP for both variants. */
+export async function scoreBenchmark(runs: BenchRun[]): Promise<BenchScores> {
+  const tasks = Object.fromEntries([...new Set(runs.map((r) => r.task))].map((id) => [id, taskScoring(id)]));
+  const scored = runs.map((run) => {
+    const { attempts, ...rest } = run;
+    return { ...rest, bestAttempt: runBestAttempt(run, tasks[run.task]!), submission: runLastSubmission(run, tasks[run.task]!) };
+  });
+  const pairs = scored.filter((r, i) => scored.findIndex((o) => o.task === r.task && o.model === r.model) === i);
+  const scores: TaskModelScore[] = pairs.map(({ task, model }) => {
+    const { primaryMetric: metric, direction } = tasks[task]!;
+    const runsOf = scored.filter((r) => r.task === task && r.model === model);
+    return { task, model, metric, direction, bestAttempt: bestOf(runsOf.map((r) => r.bestAttempt), direction), bestSubmission: bestOf(runsOf.map((r) => r.submission), direction) };
+  });
+  const profiles = computeVariantProfiles(scoresFromRuns(runs, tasks));
+  return { runs: scored, scores, aup: { tauMax: profiles.tauMax, bestAttempt: profiles.bestAttempt.aup, bestSubmission: profiles.bestSubmission.aup } };
+}
+
+function taskScoring(taskId: string): TaskScoring {
+  const task = taskOrFail(taskId);
+  const { direction } = task.metrics.find((m) => m.name === task.primary_metric)!;
+  const baseline = task.baseline_scores[0]?.[task.primary_metric];
+  if (baseline === undefined) throw ApplicationFailure.nonRetryable(`task "${taskId}" has no baseline score for ${task.primary_metric}: AUP needs one`, 'ConfigError');
+  return { direction, baseline, primaryMetric: task.primary_metric };
+}
+
+export interface CompareInput {
+  suite: string;
+  scores: TaskModelScore[];
+  /** The suite's noise bands per task. */
+  noise: Record<string, number>;
+}
+
+/**
+ * Compare with the suite's previous benchmark: the latest completed `benchmark` workflow with the same
+ * MlgymSuite search attribute (this one is still running, so it is not among them).
+ */
+export async function compareWithPrevious({ suite, scores, noise }: CompareInput): Promise<Comparison> {
+  const { client } = Context.current();
+  let previous: WorkflowExecutionInfo | undefined;
+  for await (const execution of client.workflow.list({ query: `WorkflowType = 'benchmark' AND MlgymSuite = '${suite}' AND ExecutionStatus = 'Completed'` })) {
+    if (!previous || execution.closeTime! > previous.closeTime!) previous = execution;
+  }
+  if (!previous) return { previousBenchId: null, regressions: [] };
+  const before = (await client.workflow.getHandle(previous.workflowId, previous.runId).result()) as BenchmarkResult;
+  const rules = Object.fromEntries([...new Set(scores.map((s) => s.task))].map((id) => [id, noiseRule(id, noise[id])]));
+  return { previousBenchId: before.benchId, regressions: findRegressions(scores, before.scores, rules) };
+}
+
+function noiseRule(taskId: string, band: number | undefined): NoiseRule {
+  const task = taskOrFail(taskId);
+  return { band, baselineNoise: task.baseline_noise[task.primary_metric] };
+}

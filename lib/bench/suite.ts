@@ -1,0 +1,98 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ModelSpecError, resolveAgentSpec } from '../agent/models.js';
+import { ConfigError, formatPath } from '../config/load.js';
+import { taskFile } from '../home.js';
+import type { BenchSpec } from './types.js';
+
+const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected letters, digits, "_", "." or "-"');
+
+function unique(field: string) {
+  return (items: string[], ctx: z.RefinementCtx) => {
+    items.forEach((item, i) => {
+      if (items.indexOf(item) !== i) ctx.addIssue({ code: 'custom', path: [i], message: `"${item}" is listed twice in ${field}` });
+    });
+  };
+}
+
+/** A benchmark suite: what to run, how much of it at once, and what counts as noise when comparing runs. */
+export const SuiteConfig = z
+  .strictObject({
+    name,
+    tasks: z.array(name).min(1, 'expected at least one task').superRefine(unique('tasks')),
+    models: z.array(z.string().min(1, 'expected a model spec')).min(1, 'expected at least one model').superRefine(unique('models')),
+    seeds: z.number().int().min(1).default(1),
+    max_steps: z.number().int().min(1).default(50),
+    concurrency: z.number().int().min(1).default(4),
+    /** Dollar budget per run. */
+    budget_usd: z.number().nonnegative().optional(),
+    /** Noise band per task on its primary metric (default: 3 × the task's baseline_noise, else 1%). */
+    noise: z.record(z.string(), z.number().nonnegative()).default({}),
+  })
+  .superRefine((suite, ctx) => {
+    for (const task of Object.keys(suite.noise)) {
+      if (!suite.tasks.includes(task)) ctx.addIssue({ code: 'custom', path: ['noise', task], message: `expected one of the suite's tasks (${suite.tasks.join(', ')})` });
+    }
+  });
+export type SuiteConfig = z.infer<typeof SuiteConfig>;
+
+type Problem = { path: string; message: string };
+
+/** Why a task id names no task, if it does not. */
+function taskProblem(taskId: string): string | undefined {
+  return existsSync(taskFile(taskId)) ? undefined : `unknown task "${taskId}" (no ${taskFile(taskId)})`;
+}
+
+/** The model spec, a `replay:` file made absolute (looked for beside `baseDir` first), or why it names no agent. */
+function resolveModel(spec: string, baseDir: string): { model: string } | { problem: string } {
+  const beside = spec.startsWith('replay:') ? resolve(baseDir, spec.slice('replay:'.length)) : undefined;
+  try {
+    const agent = resolveAgentSpec(beside && existsSync(beside) ? `replay:${beside}` : spec);
+    return { model: agent.kind === 'replay' ? `replay:${agent.file}` : spec };
+  } catch (err) {
+    if (err instanceof ModelSpecError || err instanceof ConfigError) return { problem: err.message };
+    throw err;
+  }
+}
+
+/** Check a spec's tasks and models (replay files relative to `baseDir`); the problems name `tasks[i]` and `models[i]`. */
+export function checkSpec(spec: BenchSpec, baseDir: string): { spec: BenchSpec; problems: Problem[] } {
+  const problems: Problem[] = [];
+  spec.tasks.forEach((task, i) => {
+    const problem = taskProblem(task);
+    if (problem) problems.push({ path: `tasks[${i}]`, message: problem });
+  });
+  const models = spec.models.map((model, i) => {
+    const resolved = resolveModel(model, baseDir);
+    if ('problem' in resolved) problems.push({ path: `models[${i}]`, message: resolved.problem });
+    return 'model' in resolved ? resolved.model : model;
+  });
+  return { spec: { ...spec, models }, problems };
+}
+
+/** Read a suite YAML into a benchmark spec; a ConfigError names the file and each bad field. */
+export function loadSuite(file: string): BenchSpec {
+  if (!existsSync(file)) throw new ConfigError(file, [{ path: '', message: 'file not found' }]);
+  let data: unknown;
+  try {
+    data = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '', message: `expected valid YAML: ${(err as Error).message.split('\n')[0]}` }]);
+  }
+  const parsed = SuiteConfig.safeParse(data);
+  if (!parsed.success) throw new ConfigError(file, parsed.error.issues.map((issue) => ({ path: formatPath(issue.path), message: describeIssue(issue) })));
+  const suite = parsed.data;
+  const { spec, problems } = checkSpec(
+    { suite: suite.name, tasks: suite.tasks, models: suite.models, seeds: suite.seeds, maxSteps: suite.max_steps, concurrency: suite.concurrency, budgetUsd: suite.budget_usd, noise: suite.noise },
+    dirname(resolve(file)),
+  );
+  if (problems.length) throw new ConfigError(file, problems);
+  return spec;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  return issue.message.replace(/^Invalid input: /, '');
+}

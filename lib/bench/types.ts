@@ -1,0 +1,87 @@
+// Types of a benchmark, shared by the workflow, its activities and the CLI. Pure: imported by workflow code.
+import type { Direction } from '../config/schema.js';
+import type { Attempt } from '../run/types.js';
+
+/** What a benchmark runs: every task × model × seed. A suite file or the `bench` flags make one. */
+export interface BenchSpec {
+  /** The suite's name; a suite's benchmark is compared with the previous one of the same suite. */
+  suite?: string;
+  tasks: string[];
+  models: string[];
+  /** Number of seeds: runs use seeds 0 … seeds-1. */
+  seeds: number;
+  maxSteps: number;
+  /** At most this many runs at once. */
+  concurrency: number;
+  /** Dollar budget per run. */
+  budgetUsd?: number;
+  /** Noise band per task on its primary metric, instead of the default (3 × baseline noise, else 1%). */
+  noise: Record<string, number>;
+}
+
+export interface BenchJob {
+  task: string;
+  model: string;
+  seed: number;
+}
+
+/** How one run of the benchmark ended; `reused` when an earlier execution of the benchmark had finished it. */
+export interface BenchRun extends BenchJob {
+  runId: string;
+  reused: boolean;
+  status: 'completed' | 'failed';
+  exitStatus: string;
+  attempts: Pick<Attempt, 'kind' | 'metrics'>[];
+  error?: string;
+}
+
+/** A run with its scores on the task's primary metric: its best attempt and its submission. */
+export interface ScoredRun extends Omit<BenchRun, 'attempts'> {
+  bestAttempt: number | null;
+  submission: number | null;
+}
+
+/** MLGym's per-task scores of a model: the best over its runs of each run's best attempt and of its submission. */
+export interface TaskModelScore {
+  task: string;
+  model: string;
+  metric: string;
+  direction: Direction;
+  bestAttempt: number | null;
+  bestSubmission: number | null;
+}
+
+/** Area under the performance profile per method (the models and the baseline), for both of MLGym's variants. */
+export interface Aup {
+  /** T, the end of the τ grid shared by both variants. */
+  tauMax: number;
+  bestAttempt: Record<string, number>;
+  bestSubmission: Record<string, number>;
+}
+
+export interface BenchScores {
+  runs: ScoredRun[];
+  scores: TaskModelScore[];
+  aup: Aup;
+}
+
+/** A task × model whose best submission got worse than in the previous benchmark by more than the noise band. */
+export interface Regression {
+  task: string;
+  model: string;
+  metric: string;
+  direction: Direction;
+  previous: number;
+  current: number | null;
+  band: number;
+}
+
+export interface Comparison {
+  previousBenchId: string | null;
+  regressions: Regression[];
+}
+
+export interface BenchmarkResult extends BenchScores, Comparison {
+  benchId: string;
+  suite: string | null;
+}

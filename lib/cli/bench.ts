@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { checkSpec, loadSuite } from '../bench/suite.js';
+import type { BenchmarkResult, BenchSpec } from '../bench/types.js';
+import { connectWorker, namespace, TASK_QUEUE } from '../temporal/client.js';
+import { createWorker } from '../../worker.js';
+import { connect, workflowUrl } from './connect.js';
+import { EXIT, parseIntFlag, printJson, say, UsageError } from './output.js';
+
+export interface BenchOptions {
+  tasks?: string;
+  models?: string;
+  seeds?: string;
+  concurrency?: string;
+  maxSteps?: string;
+  budgetUsd?: string;
+  benchId?: string;
+  worker: boolean;
+  json?: boolean;
+}
+
+const SPEC_FLAGS = ['tasks', 'models', 'seeds', 'concurrency', 'maxSteps', 'budgetUsd'] as const;
+const ID = /^[A-Za-z0-9_.-]+$/;
+
+/** The spec the flags describe: `--tasks a,b --models x,y --seeds N …`. */
+export function specFromFlags(opts: BenchOptions): BenchSpec {
+  const list = (flag: string, value: string | undefined) => {
+    const items = [...new Set((value ?? '').split(',').map((s) => s.trim()).filter(Boolean))];
+    if (!items.length) throw new UsageError(`--${flag} expects a comma-separated list (or give a suite file: mlgym bench <suite.yaml>)`);
+    return items;
+  };
+  const budgetUsd = opts.budgetUsd === undefined ? undefined : Number(opts.budgetUsd);
+  if (budgetUsd !== undefined && !(budgetUsd >= 0)) throw new UsageError(`--budget-usd expects a number >= 0, got "${opts.budgetUsd}"`);
+  const flags: BenchSpec = {
+    tasks: list('tasks', opts.tasks),
+    models: list('models', opts.models),
+    seeds: parseIntFlag('seeds', opts.seeds ?? '1', 1),
+    concurrency: parseIntFlag('concurrency', opts.concurrency ?? '4', 1),
+    maxSteps: parseIntFlag('max-steps', opts.maxSteps ?? '50', 1),
+    budgetUsd,
+    noise: {},
+  };
+  const { spec, problems } = checkSpec(flags, process.cwd());
+  if (problems.length) throw new UsageError(problems.map((p) => `--${p.path.split('[')[0]}: ${p.message}`).join('\n'));
+  return spec;
+}
+
+function newBenchId(suite: string | undefined): string {
+  return `bench-${suite ? `${suite}-` : ''}${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * `mlgym bench <suite.yaml>` or `mlgym bench --tasks … --models … --seeds N`: run a benchmark workflow
+ * and wait for its result. Under an existing `--bench-id` finished runs are reused, not run again.
+ */
+export async function benchCommand(suiteFile: string | undefined, opts: BenchOptions): Promise<number> {
+  if (suiteFile && SPEC_FLAGS.some((f) => opts[f] !== undefined)) throw new UsageError('a suite file sets tasks, models, seeds, concurrency, max steps and budget: drop those flags');
+  const spec = suiteFile ? loadSuite(suiteFile) : specFromFlags(opts);
+  if (opts.benchId !== undefined && !ID.test(opts.benchId)) throw new UsageError(`--bench-id expects letters, digits, "_", "." or "-", got "${opts.benchId}"`);
+  const benchId = opts.benchId ?? newBenchId(spec.suite);
+
+  const { server, client } = await connect();
+  const handle = await startOrAttach(client, benchId, spec);
+  const url = workflowUrl(server, namespace(), benchId);
+  if (url) say(`  ${url}`);
+
+  let result: BenchmarkResult;
+  if (opts.worker) {
+    const worker = await createWorker(await connectWorker(server.address));
+    result = await worker.runUntil(handle.result() as Promise<BenchmarkResult>);
+  } else {
+    say('waiting for a worker (`mlgym worker`) to run it');
+    result = (await handle.result()) as BenchmarkResult;
+  }
+  await client.connection.close();
+
+  if (opts.json) printJson({ ...result, uiUrl: url ?? null });
+  else report(result);
+  const ok = result.runs.every((r) => r.status === 'completed') && result.regressions.length === 0;
+  return ok ? EXIT.ok : EXIT.runFailed;
+}
+
+/** Start the benchmark; one already running under this id is waited for instead. */
+async function startOrAttach(client: Client, benchId: string, spec: BenchSpec): Promise<WorkflowHandle> {
+  try {
+    const handle = await client.workflow.start('benchmark', {
+      taskQueue: TASK_QUEUE,
+      workflowId: benchId,
+      args: [spec],
+      staticSummary: `${spec.suite ? `suite ${spec.suite}: ` : ''}${spec.tasks.length * spec.models.length * spec.seeds} run(s), ${spec.concurrency} at once`,
+    });
+    say(`started benchmark ${benchId}: ${spec.tasks.join(', ')} × ${spec.models.join(', ')} × ${spec.seeds} seed(s)`);
+    return handle;
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    say(`benchmark ${benchId} is already running: waiting for it`);
+    return client.workflow.getHandle(benchId);
+  }
+}
+
+function report(result: BenchmarkResult): void {
+  const score = (v: number | null) => (v === null ? '-' : String(v));
+  for (const r of result.runs) {
+    say(`${r.runId}  ${r.status} (${r.exitStatus})  submission ${score(r.submission)}  best attempt ${score(r.bestAttempt)}${r.reused ? '  [reused]' : ''}${r.error ? `  ${r.error}` : ''}`);
+  }
+  for (const variant of ['bestAttempt', 'bestSubmission'] as const) {
+    const ranked = Object.entries(result.aup[variant]).sort(([, a], [, b]) => b - a);
+    say(`AUP (${variant === 'bestAttempt' ? 'best attempt' : 'best submission'}, T = ${result.aup.tauMax}): ${ranked.map(([m, v]) => `${m} ${v.toFixed(3)}`).join(', ')}`);
+  }
+  if (result.suite) say(result.previousBenchId ? `compared with ${result.previousBenchId}: ${result.regressions.length} regression(s)` : `first benchmark of suite ${result.suite}: nothing to compare with`);
+  for (const g of result.regressions) say(`  REGRESSION ${g.task} × ${g.model}: ${g.metric} ${score(g.current)} vs ${g.previous} before (${g.direction}, noise band ${g.band})`);
+}

@@ -1,0 +1,64 @@
+/**
+ * Every command of the agent-computer interface, documented once: the system prompt's command list
+ * is rendered from here, and each `container` command is an executable in docker/runtime/bin.
+ */
+
+/** Where a command runs: in the agent's container, on the host (toolExec), or in the workflow. */
+export type ToolKind = 'container' | 'host' | 'workflow';
+
+export interface ToolCommand {
+  name: string;
+  /** The command line as the agent writes it. */
+  signature: string;
+  doc: string;
+  kind: ToolKind;
+  /** For commands followed by lines of text: the line that ends them. */
+  bodyEnd?: string;
+}
+
+export const TOOL_COMMANDS: readonly ToolCommand[] = [
+  { name: 'open', signature: 'open <path> [<line>]', kind: 'container', doc: 'Open a text file and show 100 numbered lines: from the top, or centred on <line>.' },
+  { name: 'goto', signature: 'goto <line>', kind: 'container', doc: 'Show the open file around <line>.' },
+  { name: 'scroll_down', signature: 'scroll_down', kind: 'container', doc: 'Show the next 100 lines of the open file.' },
+  { name: 'scroll_up', signature: 'scroll_up', kind: 'container', doc: 'Show the previous 100 lines of the open file.' },
+  { name: 'create', signature: 'create <path>', kind: 'container', doc: 'Create a new empty file and open it; fails if the file exists.' },
+  {
+    name: 'edit',
+    signature: 'edit <start>:<end>',
+    bodyEnd: 'end_of_edit',
+    kind: 'container',
+    doc:
+      'Replace lines <start> to <end> (inclusive) of the open file with the lines that follow the command, up to a line containing only end_of_edit. ' +
+      'Write every new line in full, with its indentation; no lines at all deletes the range. ' +
+      'In a Python file, a change that adds a syntax error or an undefined name is not applied.',
+  },
+  {
+    name: 'insert',
+    signature: 'insert <line>',
+    bodyEnd: 'end_of_insert',
+    kind: 'container',
+    doc: 'Insert the lines that follow the command, up to a line containing only end_of_insert, after line <line> of the open file (0: at the top). Checked like edit.',
+  },
+  { name: 'search_dir', signature: 'search_dir <term> [<dir>]', kind: 'container', doc: 'List the files under <dir> (default: the current directory) whose lines contain <term> (plain text, case-sensitive), with match counts.' },
+  { name: 'search_file', signature: 'search_file <term> [<file>]', kind: 'container', doc: 'Show the numbered lines of <file> (default: the open file) that contain <term>.' },
+  { name: 'find_file', signature: 'find_file <name> [<dir>]', kind: 'container', doc: "Find files under <dir> (default: the current directory) named <name>; wildcards such as '*.py' are allowed." },
+  { name: 'literature_search', signature: 'literature_search <query>', kind: 'host', doc: 'Search published papers; shows title, year, authors, a short abstract and a link for the best matches.' },
+  { name: 'memory_write', signature: 'memory_write <text>', kind: 'host', doc: 'Save a note (everything after the command) to your memory for this run; it stays available when old steps drop out of view.' },
+  { name: 'memory_read', signature: 'memory_read <query>', kind: 'host', doc: 'Show the 3 notes in your memory that best match <query>.' },
+  { name: 'validate', signature: 'validate', kind: 'workflow', doc: 'Evaluate your current submission and show its score on the validation split; the run continues.' },
+  { name: 'submit', signature: 'submit', kind: 'workflow', doc: 'Submit your current solution as final and end the run.' },
+];
+
+export function findToolCommand(name: string): ToolCommand | undefined {
+  return TOOL_COMMANDS.find((c) => c.name === name);
+}
+
+/** The command list for the system prompt. */
+export function commandDocs(commands: readonly ToolCommand[] = TOOL_COMMANDS): string {
+  return commands
+    .map((c) => {
+      const usage = c.bodyEnd ? `${c.signature}\n<new lines>\n${c.bodyEnd}` : c.signature;
+      return `${usage}\n    ${c.doc}`;
+    })
+    .join('\n\n');
+}

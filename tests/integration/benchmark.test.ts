@@ -1,0 +1,174 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { benchmarkSchedule } from '../../lib/bench/schedule.js';
+import type { BenchmarkResult, BenchSpec } from '../../lib/bench/types.js';
+import { loadTask } from '../../lib/config/load.js';
+import { datasetsDir, repoRoot, taskFile } from '../../lib/home.js';
+import { docker, labels } from '../../lib/sandbox/docker.js';
+import { MlgymBenchId, MlgymRegression, MlgymSuite } from '../../lib/temporal/searchAttributes.js';
+import { connectTest } from '../helpers/temporal.js';
+
+const unique = (prefix: string) => `${prefix}-${randomBytes(3).toString('hex')}`;
+const task = loadTask(taskFile('prisonersDilemma'), datasetsDir);
+const baselineScore = task.baseline_scores[0]!.Score!;
+const noise = task.baseline_noise.Score!;
+
+function spec(overrides: Partial<BenchSpec> = {}): BenchSpec {
+  return { tasks: ['prisonersDilemma'], models: ['baseline'], seeds: 1, maxSteps: 10, concurrency: 2, noise: {}, ...overrides };
+}
+
+async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Run a benchmark to its end on a worker of its own, on `taskQueue`. */
+async function runBenchmark(t: Awaited<ReturnType<typeof connectTest>>, taskQueue: string, benchId: string, s: BenchSpec): Promise<BenchmarkResult> {
+  const worker = await t.worker(taskQueue);
+  return worker.runUntil(async () => (await t.client.workflow.start('benchmark', { taskQueue, workflowId: benchId, args: [s] })).result());
+}
+
+describe('benchmark workflow through the real server, worker and Docker', () => {
+  let t: Awaited<ReturnType<typeof connectTest>>;
+  beforeAll(async () => {
+    t = await connectTest();
+  });
+  afterAll(async () => t.close());
+
+  it('runs prisonersDilemma × baseline × 2 seeds as child runs with AUP, and a re-run reuses them', async () => {
+    const queue = unique('bench');
+    const benchId = unique('bench-test');
+    const first = await runBenchmark(t, queue, benchId, spec({ seeds: 2 }));
+
+    expect(first.benchId).toBe(benchId);
+    expect(first.runs.map((r) => [r.runId, r.seed, r.status, r.exitStatus, r.reused])).toEqual([
+      [`${benchId}-prisonersDilemma-baseline-s0`, 0, 'completed', 'submitted', false],
+      [`${benchId}-prisonersDilemma-baseline-s1`, 1, 'completed', 'submitted', false],
+    ]);
+    for (const run of first.runs) expect(Math.abs(run.submission! - baselineScore)).toBeLessThanOrEqual(3 * noise);
+    expect(first.scores).toEqual([{ task: 'prisonersDilemma', model: 'baseline', metric: 'Score', direction: 'max', bestAttempt: expect.any(Number), bestSubmission: first.runs[0]!.submission }]);
+    expect(Object.keys(first.aup.bestSubmission).sort()).toEqual(['baseline', 'baseline-agent']);
+    expect(first.aup.bestSubmission['baseline-agent']).toBeGreaterThan(0);
+    expect(first.aup.bestAttempt['baseline-agent']).toBeGreaterThan(0);
+    expect(first.regressions).toEqual([]);
+
+    // The same benchId again, through the CLI (its own in-process worker on the same queue): nothing is re-run.
+    const cli = spawnSync('node', [join(repoRoot, 'bin/mlgym.js'), 'bench', '--tasks', 'prisonersDilemma', '--models', 'baseline', '--seeds', '2', '--bench-id', benchId, '--json'], {
+      encoding: 'utf8',
+      cwd: repoRoot,
+      env: { ...process.env, MLGYM_TASK_QUEUE: queue },
+    });
+    expect(cli.status, cli.stderr).toBe(0);
+    const again = JSON.parse(cli.stdout) as BenchmarkResult;
+    expect(again.runs.map((r) => [r.runId, r.status, r.reused])).toEqual(first.runs.map((r) => [r.runId, r.status, true]));
+    expect(again.runs.map((r) => r.submission)).toEqual(first.runs.map((r) => r.submission));
+    expect(again.aup).toEqual(first.aup);
+
+    const history = await t.client.workflow.getHandle(benchId).fetchHistory();
+    expect(history.events!.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)).toHaveLength(0);
+    const childRuns = await eventually(async () => {
+      const { count } = await t.client.workflow.count(`WorkflowType = 'agentRun' AND MlgymBenchId = '${benchId}'`);
+      return count >= 2 ? count : undefined;
+    });
+    expect(childRuns).toBe(2);
+    const benchRuns = await eventually(async () => {
+      const { count } = await t.client.workflow.count(`WorkflowType = 'benchmark' AND MlgymBenchId = '${benchId}'`);
+      return count >= 2 ? count : undefined;
+    });
+    expect(benchRuns).toBe(2);
+  });
+
+  it('records a failing run without failing the benchmark, and runs it again when the benchmark is re-run', async () => {
+    const queue = unique('bench-fail');
+    const benchId = unique('bench-fail');
+    const broken = join(mkdtempSync(join(tmpdir(), 'mlgym-replay-')), 'broken.yaml');
+    writeFileSync(broken, 'not: a list of actions\n');
+    const s = spec({ models: ['baseline', `replay:${broken}`] });
+    const failedRunId = `${benchId}-prisonersDilemma-replay_broken.yaml-s0`;
+    try {
+      const first = await runBenchmark(t, queue, benchId, s);
+      expect(first.runs.map((r) => [r.model, r.status, r.exitStatus])).toEqual([
+        ['baseline', 'completed', 'submitted'],
+        [`replay:${broken}`, 'failed', 'exit_error'],
+      ]);
+      expect(first.runs[1]).toMatchObject({ runId: failedRunId, submission: null, error: expect.stringContaining('expected a list of actions') });
+      expect(Object.keys(first.aup.bestSubmission)).toContain(`replay:${broken}`);
+
+      const again = await runBenchmark(t, queue, benchId, s);
+      expect(again.runs.map((r) => [r.status, r.reused])).toEqual([
+        ['completed', true],
+        ['failed', false],
+      ]);
+      const tries = await eventually(async () => {
+        const { count } = await t.client.workflow.count(`WorkflowId = '${failedRunId}'`);
+        return count >= 2 ? count : undefined;
+      });
+      expect(tries).toBe(2);
+    } finally {
+      // A failed run keeps its container (agentRun tears down on success and on cancellation only).
+      for (const info of await docker().listContainers({ all: true, filters: { label: [`${labels.run}=${failedRunId}`] } })) await docker().getContainer(info.Id).remove({ force: true, v: true });
+      await docker().getVolume(`mlgym-ws-${failedRunId}`).remove().catch(() => undefined);
+    }
+  });
+
+  it('a schedule triggered through the client starts a benchmark of its suite', async () => {
+    const queue = unique('bench-schedule');
+    const suite = unique('scheduled');
+    const worker = await t.worker(queue);
+    const schedule = await t.client.schedule.create(benchmarkSchedule({ ...spec(), suite }, { cron: '0 0 1 1 *' }, { taskQueue: queue }));
+    try {
+      const result = (await worker.runUntil(async () => {
+        await schedule.trigger();
+        const workflowId = await eventually(async () => (await schedule.describe()).info.recentActions[0]?.action.workflow.workflowId);
+        return t.client.workflow.getHandle(workflowId).result();
+      })) as BenchmarkResult;
+
+      expect(result.suite).toBe(suite);
+      expect(result.benchId.startsWith(`bench-${suite}-`)).toBe(true);
+      expect(result.runs).toHaveLength(1);
+      expect(result.runs[0]!.status).toBe('completed');
+      expect(result.previousBenchId).toBeNull();
+      const { typedSearchAttributes } = await t.client.workflow.getHandle(result.benchId).describe();
+      expect(typedSearchAttributes.get(MlgymSuite)).toBe(suite);
+      expect(typedSearchAttributes.get(MlgymBenchId)).toBe(result.benchId);
+    } finally {
+      await schedule.delete();
+    }
+  });
+
+  it('flags a task × model whose submission got worse than in the suite’s previous benchmark', async () => {
+    const queue = unique('bench-regress');
+    const suite = unique('regress');
+    const agent = join(mkdtempSync(join(tmpdir(), 'mlgym-replay-')), 'agent.yaml');
+    const s = spec({ suite, models: [`replay:${agent}`] });
+
+    // First the starter strategy (the baseline), then a strategy that always defects: a worse score.
+    writeFileSync(agent, JSON.stringify(['submit']));
+    const before = await runBenchmark(t, queue, `${suite}-1`, s);
+    writeFileSync(agent, JSON.stringify(["printf 'def row_strategy(history):\\n    return 1\\n' > strategy.py", 'submit']));
+    const after = await runBenchmark(t, queue, `${suite}-2`, s);
+
+    expect(before.previousBenchId).toBeNull();
+    expect(before.regressions).toEqual([]);
+    const previous = before.scores[0]!.bestSubmission!;
+    expect(Math.abs(previous - baselineScore)).toBeLessThanOrEqual(3 * noise);
+    expect(after.previousBenchId).toBe(`${suite}-1`);
+    expect(after.regressions).toEqual([
+      { task: 'prisonersDilemma', model: `replay:${agent}`, metric: 'Score', direction: 'max', previous, current: after.scores[0]!.bestSubmission, band: 3 * noise },
+    ]);
+    expect(after.regressions[0]!.current!).toBeLessThan(previous - 3 * noise);
+
+    const flag = async (id: string) => (await t.client.workflow.getHandle(id).describe()).typedSearchAttributes.get(MlgymRegression);
+    expect(await flag(`${suite}-1`)).toBe(false);
+    expect(await flag(`${suite}-2`)).toBe(true);
+  });
+});

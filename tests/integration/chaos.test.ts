@@ -1,0 +1,145 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import type { RunResult } from '../../lib/run/types.js';
+import { removeRunResources, findAgentContainer } from '../../lib/sandbox/container.js';
+import { execIn } from '../../lib/sandbox/exec.js';
+import { devServerArgs, portAnswers, temporalCli } from '../../lib/temporal/server.js';
+import { MlgymModel, MlgymTask } from '../../lib/temporal/searchAttributes.js';
+import { startFakeOpenAI, type ChatRequestBody, type FakeOpenAI } from '../helpers/fakeOpenAI.js';
+import { runInput } from '../helpers/runs.js';
+import { killHard, startWorkerProcess } from '../helpers/workerProcess.js';
+
+const RUNS = 3;
+const KILLS = Number(process.env.MLGYM_CHAOS_KILLS ?? 8);
+const QUEUE = 'chaos';
+
+/** The scripted agent of run i: inspect, write its own strategy, "train", validate, submit. */
+function script(i: number): string[] {
+  return [
+    'cat strategy.py | head -5',
+    `printf 'def row_strategy(history):\\n    if not history:\\n        return 0\\n    return history[-1][1] if ${i} else 0\\n' > strategy.py`,
+    `sleep 1.5; echo trained ${i} >> train.log`,
+    'validate',
+    'sleep 0.5; cat train.log',
+    'submit',
+  ];
+}
+
+const reply = (command: string) => `DISCUSSION\nNext I will run a command.\n\n\`\`\`\n${command}\n\`\`\``;
+const stepOf = (request: ChatRequestBody) => request.messages.filter((m) => m.role === 'assistant').length;
+const runOf = (request: ChatRequestBody) => Number(/chaos-(\d+)/.exec(request.model)![1]);
+
+/** A seeded generator, so the kill points are random but the test repeatable. */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+}
+
+async function startServer(port: number, dbFile: string): Promise<ChildProcess> {
+  const server = spawn(temporalCli(), devServerArgs({ port, uiPort: port + 1, dbFile }), { stdio: 'ignore' });
+  const deadline = Date.now() + 30_000;
+  while (!(await portAnswers(port))) {
+    if (Date.now() > deadline) throw new Error('chaos dev server did not start');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return server;
+}
+
+describe('chaos: workers killed at random points, the server killed once', () => {
+  let fake: FakeOpenAI;
+  const calls: { run: number; step: number; at: number }[] = [];
+  const kills: number[] = [];
+  let server: ChildProcess;
+  let client: Client;
+  const port = 19233 + Math.floor(Math.random() * 500);
+  const dbFile = join(mkdtempSync(join(tmpdir(), 'mlgym-chaos-')), 'temporal.db');
+  const runIds: string[] = [];
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAI((request) => {
+      const run = runOf(request);
+      const step = stepOf(request);
+      calls.push({ run, step, at: Date.now() });
+      return { reply: reply(script(run)[step] ?? 'submit') };
+    });
+    server = await startServer(port, dbFile);
+    client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${port}` }) });
+  });
+  afterAll(async () => {
+    await client?.connection.close();
+    server?.kill('SIGKILL');
+    await fake?.close();
+    for (const id of runIds) await removeRunResources(id);
+  });
+
+  it('every run ends with the undisturbed score, no duplicate model call and no command started twice', async () => {
+    const env = { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, MLGYM_TASK_QUEUE: QUEUE, OPENAI_BASE_URL: fake.baseURL, OPENAI_API_KEY: 'test-key' };
+    const start = async (i: number, tag: string) => {
+      const input = runInput('prisonersDilemma', `openai:chaos-${i}`, { maxSteps: 12, keep: true, heartbeatTimeoutS: 2, budgetUsd: 10 });
+      input.runId = `${input.runId}-${tag}`;
+      runIds.push(input.runId);
+      return client.workflow.start('agentRun', {
+        taskQueue: QUEUE, workflowId: input.runId, args: [input], workflowTaskTimeout: '2s',
+        typedSearchAttributes: [{ key: MlgymTask, value: input.taskId }, { key: MlgymModel, value: input.model }],
+      });
+    };
+
+    // Undisturbed runs: one worker, no kills.
+    let worker = await startWorkerProcess(env);
+    const calm = await Promise.all(Array.from({ length: RUNS }, (_, i) => start(i, 'calm').then((h) => h.result() as Promise<RunResult>)));
+    await killHard(worker);
+    const calmCalls = calls.length;
+
+    // Disturbed runs: the worker is SIGKILLed at random points; halfway the dev server is killed and restarted.
+    const handles = await Promise.all(Array.from({ length: RUNS }, (_, i) => start(i, 'chaos')));
+    const results = Promise.all(handles.map((h) => h.result() as Promise<RunResult>));
+    let settled = false;
+    void results.finally(() => (settled = true));
+    const rand = random(20261125);
+    for (let k = 0; k < KILLS && !settled; k++) {
+      worker = await startWorkerProcess(env);
+      await new Promise((r) => setTimeout(r, 300 + rand() * 3000));
+      kills.push(Date.now());
+      await killHard(worker);
+      if (k === Math.floor(KILLS / 2)) {
+        server.kill('SIGKILL');
+        await new Promise((r) => server.once('exit', r));
+        server = await startServer(port, dbFile);
+      }
+    }
+    worker = await startWorkerProcess(env);
+    const chaos = await results;
+    await killHard(worker);
+
+    expect(kills.length).toBeGreaterThan(2);
+    for (let i = 0; i < RUNS; i++) {
+      expect(chaos[i]!.exitStatus).toBe('submitted');
+      expect(chaos[i]!.submission!.metrics).toEqual(calm[i]!.submission!.metrics);
+      expect(chaos[i]!.attempts.map((a) => a.metrics)).toEqual(calm[i]!.attempts.map((a) => a.metrics));
+    }
+
+    // Model calls: one per (run, step), except a call in flight at the instant a worker died.
+    const disturbed = calls.slice(calmCalls);
+    const seen = new Map<string, number>();
+    const duplicates = disturbed.filter((c) => {
+      const key = `${c.run}:${c.step}`;
+      const first = seen.get(key);
+      seen.set(key, c.at);
+      return first !== undefined && !kills.some((k) => k >= first && k - first < 250);
+    });
+    expect(duplicates).toEqual([]);
+    expect(new Set(disturbed.map((c) => `${c.run}:${c.step}`)).size).toBe(RUNS * script(0).length);
+
+    // Commands: each step's command started exactly once in its container.
+    for (const runId of runIds.filter((id) => id.endsWith('-chaos'))) {
+      const container = await findAgentContainer(runId);
+      const starts = (await execIn(container!.Id, ['cat', '/home/agent/.mlgym/starts.log'])).stdout.trim().split('\n');
+      expect(starts.length).toBe(new Set(starts).size);
+      expect(starts.length).toBe(4);
+    }
+  });
+});

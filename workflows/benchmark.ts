@@ -1,0 +1,61 @@
+import { executeChild, isCancellation, proxyActivities, rootCause, upsertSearchAttributes, workflowInfo, WorkflowIdReusePolicy } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { benchJobs, benchRun, benchRunId, failedRun } from '../lib/bench/jobs.js';
+import { mapLimited } from '../lib/bench/limit.js';
+import type { BenchJob, BenchmarkResult, BenchRun, BenchSpec, Comparison } from '../lib/bench/types.js';
+import type { RunInput } from '../lib/run/types.js';
+import { MlgymBenchId, MlgymModel, MlgymRegression, MlgymStatus, MlgymSuite, MlgymTask } from '../lib/temporal/searchAttributes.js';
+import { agentRun } from './agentRun.js';
+
+const { finishedRun, scoreBenchmark, compareWithPrevious } = proxyActivities<Activities>({
+  startToCloseTimeout: '5m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10, nonRetryableErrorTypes: ['ConfigError'] },
+});
+
+const CONTINUE_EVERY = 100;
+
+/**
+ * A benchmark: every task × model × seed as a child agentRun, at most `concurrency` at once; then scores
+ * and AUP, and for a suite a comparison with its previous benchmark. The workflow id is the benchmark id.
+ */
+export async function benchmark(spec: BenchSpec): Promise<BenchmarkResult> {
+  const benchId = workflowInfo().workflowId;
+  upsertSearchAttributes([{ key: MlgymBenchId, value: benchId }, ...(spec.suite ? [{ key: MlgymSuite, value: spec.suite }] : [])]);
+
+  const runs = await mapLimited(benchJobs(spec), spec.concurrency, (job) => runOnce(benchId, spec, job));
+  const scores = await scoreBenchmark(runs);
+  const comparison: Comparison = spec.suite ? await compareWithPrevious({ suite: spec.suite, scores: scores.scores, noise: spec.noise }) : { previousBenchId: null, regressions: [] };
+
+  upsertSearchAttributes([{ key: MlgymRegression, value: comparison.regressions.length > 0 }]);
+  return { benchId, suite: spec.suite ?? null, ...scores, ...comparison };
+}
+
+/**
+ * One run under its stable id: the result of an earlier execution when it completed, else a child agentRun
+ * (restarting one that failed or was terminated). A run that fails is recorded, not rethrown.
+ */
+async function runOnce(benchId: string, spec: BenchSpec, job: BenchJob): Promise<BenchRun> {
+  const runId = benchRunId(benchId, job);
+  const finished = await finishedRun(runId);
+  if (finished) return benchRun(job, finished, true);
+
+  const input: RunInput = { runId, taskId: job.task, model: job.model, seed: job.seed, maxSteps: spec.maxSteps, keep: false, continueEvery: CONTINUE_EVERY, benchId, budgetUsd: spec.budgetUsd };
+  try {
+    const result = await executeChild(agentRun, {
+      workflowId: runId,
+      args: [input],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+      typedSearchAttributes: [
+        { key: MlgymTask, value: job.task },
+        { key: MlgymModel, value: job.model },
+        { key: MlgymStatus, value: 'starting' },
+        { key: MlgymBenchId, value: benchId },
+      ],
+      staticSummary: `${job.task} · ${job.model} · seed ${job.seed} · ${benchId}`,
+    });
+    return benchRun(job, result, false);
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    return failedRun(job, runId, rootCause(err) ?? String(err));
+  }
+}
