@@ -54,6 +54,12 @@ if ! fc-list 2>/dev/null | grep -qi dejavu && [ ! -d /usr/share/fonts/truetype/d
   apt_install fonts-dejavu-core || log "warning: no fonts for PNG plot labels (install fonts-dejavu-core)"
 fi
 
+# Chromium for the browser test of `mlgym report` (tests/browser), driven by playwright-core.
+if [ ! -x /usr/bin/chromium ]; then
+  log "installing Debian's chromium"
+  apt_install chromium || log "warning: no chromium, so tests/browser fails (Debian: apt-get install chromium)"
+fi
+
 # 4. Base image mlgym-base, labelled with the hash of its definition
 base_hash=$(sha256sum < docker/base/base.env | cut -c1-16)
 current=$(docker image inspect mlgym-base --format '{{index .Config.Labels "mlgym.base.hash"}}' 2>/dev/null || true)
@@ -78,4 +84,5 @@ if [ "$current" != "$base_hash" ]; then
       --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' --change 'CMD ["bash"]' - mlgym-base >&2
   fi
 fi
+bash scripts/prepare-data.sh || die "preparing the task data failed (scripts/prepare-data.sh)"
 log "ready"

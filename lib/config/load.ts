@@ -75,7 +75,12 @@ export function loadTask(file: string, datasetsDir: string): LoadedTask {
     const candidates = [resolve(dir, ref), resolve(datasetsDir, ref), resolve(datasetsDir, '..', ref)];
     const found = candidates.find(existsSync);
     if (!found) throw new ConfigError(file, [{ path: `dataset_configs[${i}]`, message: `expected an existing dataset config, looked in ${candidates.join(', ')}` }]);
-    return { ...loadConfig('dataset', found), file: found };
+    const dataset = loadConfig('dataset', found);
+    const local = dataset.local_path ?? (dataset.is_local ? dataset.data_path : undefined);
+    if (local && !existsSync(resolve(dirname(found), local))) {
+      throw new ConfigError(found, [{ path: dataset.local_path ? 'local_path' : 'data_path', message: `expected local data at ${resolve(dirname(found), local)}; run \`npm run setup\` (scripts/prepare-data.sh) to prepare it` }]);
+    }
+    return { ...dataset, file: found };
   });
   for (const [field, paths] of [
     ['starter_code', task.starter_code],

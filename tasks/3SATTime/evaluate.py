@@ -1,0 +1,151 @@
+"""Grader for 3SATTime: times the DPLL solver (the grader's own solver.py) with the agent's
+heuristic_fn on a private, seeded set of random 3-SAT instances and prints JSON metrics.
+
+Runs in the grader container. MLGYM_WORKSPACE is the agent's workspace (read-only), MLGYM_SPLIT is
+'validation' or 'test'; each split has its own instance set (instances.py).
+
+How Time is kept robust to machine noise:
+  - it is CPU time (user + system of this process and of any child process it waited for), not
+    wall-clock time, so waiting for a busy CPU does not count;
+  - the instance set is solved in PASSES passes and Time is the mean CPU time of a pass. Pass 0
+    uses the instances as generated; every later pass renames the variables and shuffles clauses
+    and literals with a fixed permutation (same answers, same difficulty class), and heuristic.py
+    is loaded afresh each pass, so nothing cached in one pass helps the next;
+  - Decisions, the mean number of branching decisions per pass, is reported beside it: it depends
+    on the heuristic only, never on the machine.
+Python's `random` is seeded before each instance, so a heuristic that uses it stays reproducible.
+Every answer is checked: a satisfying assignment must satisfy every clause, and "unsatisfiable"
+must match the recorded answer. A single wrong answer makes the submission invalid (Correct is
+the fraction of correct answers and is therefore 1.0 in every valid result).
+"""
+import importlib.util
+import json
+import math
+import os
+import random
+import resource
+import signal
+import sys
+import time
+
+import instances
+import solver
+
+# The agent's code runs in this process. Keep the real stdout for the result and point fd 1 at
+# /dev/null, so that nothing the agent's code prints can pass for the result.
+RESULT = os.fdopen(os.dup(1), "w")
+os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+
+PASSES = 3
+# Wall-clock limit for all passes of one split (the variable exists for the tests; the grader never sets it).
+TIME_LIMIT_S = int(os.environ.get("MLGYM_SAT_TIME_LIMIT_S", "600"))
+
+
+class TimeLimit(BaseException):
+    """Raised by the alarm; not an Exception, so the solver does not take it for the heuristic's error."""
+
+
+def fail(message):
+    print(json.dumps({"error": message}), file=RESULT, flush=True)
+    sys.exit(1)
+
+
+def cpu_seconds():
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def load_heuristic(workspace, run):
+    path = os.path.join(workspace, "heuristic.py")
+    if not os.path.isfile(path):
+        fail("heuristic.py not found in the workspace")
+    spec = importlib.util.spec_from_file_location(f"agent_heuristic_{run}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except (Exception, SystemExit) as exc:  # the agent's code may raise anything, or exit
+        fail(f"importing heuristic.py raised {type(exc).__name__}: {exc}")
+    if not callable(getattr(module, "heuristic_fn", None)):
+        fail("heuristic.py does not define a function heuristic_fn(clauses, assignments, conflict_count, assignment_history, level)")
+    return module.heuristic_fn
+
+
+def solve_pass(heuristic_fn, instance_set):
+    """Solve every instance; returns (cpu seconds, decisions, answers) with answers as (sat, assignment)."""
+    answers = []
+    decisions = 0
+    elapsed = 0.0
+    for i, (num_vars, clauses) in enumerate(instance_set):
+        random.seed(i)
+        started = cpu_seconds()
+        try:
+            run = solver.Solver(num_vars, heuristic_fn)
+            sat, assignment = run.solve(clauses)
+        except solver.HeuristicError as exc:
+            fail(f"instance {i}: {exc}")
+        except RecursionError:
+            fail(f"instance {i}: the solver exceeded Python's recursion limit")
+        except (Exception, SystemExit) as exc:
+            fail(f"instance {i}: solving raised {type(exc).__name__}: {exc}")
+        elapsed += cpu_seconds() - started
+        decisions += run.decisions
+        answers.append((sat, assignment))
+    return elapsed, decisions, answers
+
+
+def check(answers, instance_set, expected, label):
+    """Fail on the first wrong answer, saying which and how many were wrong."""
+    wrong = []
+    for i, ((sat, assignment), (_, clauses), truth) in enumerate(zip(answers, instance_set, expected)):
+        if sat is True:
+            if not isinstance(assignment, dict) or not solver.satisfies(clauses, assignment):
+                wrong.append(f"instance {i}: the returned assignment does not satisfy every clause")
+        elif sat is False:
+            if truth == "S":
+                wrong.append(f"instance {i}: answered unsatisfiable, but it is satisfiable")
+        else:
+            wrong.append(f"instance {i}: the solver returned {sat!r} instead of True or False")
+    if wrong:
+        fail(f"{len(wrong)} of {len(answers)} answers wrong in {label} ({wrong[0]}); wrong answers make the submission invalid")
+
+
+def on_alarm(signum, frame):
+    raise TimeLimit()
+
+
+def main():
+    split = os.environ.get("MLGYM_SPLIT", "validation")
+    if split not in instances.SEEDS:
+        fail(f"unknown split {split!r}")
+    workspace = os.environ.get("MLGYM_WORKSPACE", "/home/agent/workspace")
+    sys.path.append(workspace)  # helper modules next to heuristic.py; the grader's own modules come first
+    seed = instances.SEEDS[split]
+    generated = instances.generate(seed)
+    if instances.fingerprint(generated) != instances.FINGERPRINTS[split]:
+        fail("grader error: the instance generator no longer reproduces the recorded instance set")
+    expected = instances.EXPECTED[split]
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(TIME_LIMIT_S)
+    times, decisions = [], []
+    try:
+        for run in range(PASSES):
+            instance_set = generated if run == 0 else instances.relabel(generated, seed * 10 + run)
+            heuristic_fn = load_heuristic(workspace, run)
+            elapsed, made, answers = solve_pass(heuristic_fn, instance_set)
+            check(answers, instance_set, expected, f"pass {run}")
+            times.append(elapsed)
+            decisions.append(made)
+    except TimeLimit:
+        fail(f"the solver ran for more than {TIME_LIMIT_S} s on the {split} split; make heuristic_fn faster")
+    finally:
+        signal.alarm(0)
+
+    mean_time = sum(times) / len(times)
+    if not math.isfinite(mean_time):
+        fail("time is not a finite number")
+    print(json.dumps({"Time": round(mean_time, 4), "Correct": 1.0, "Decisions": round(sum(decisions) / len(decisions), 1)}), file=RESULT, flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Grader for imageClassificationFMnist: accuracy of submission.csv against the private test labels.
+
+Runs in the grader container, stdlib only. MLGYM_WORKSPACE is the agent's workspace (read-only),
+MLGYM_SPLIT is 'validation' or 'test'. answers.csv (private, next to this script) holds the label
+of each of the 10,000 test images and its split: a fixed half of them is the validation split, the
+other half the test split. submission.csv must have a `label` column with one class (0-9) per
+test image, in the order of test_images.npy. Prints {"accuracy": ...}.
+"""
+import csv
+import json
+import math
+import os
+import sys
+
+ANSWERS = "answers.csv"
+SUBMISSION = "submission.csv"
+CLASSES = 10
+
+
+def fail(message):
+    print(json.dumps({"error": message}))
+    sys.exit(1)
+
+
+def read_answers():
+    if not os.path.isfile(ANSWERS):
+        fail(f"grader error: {ANSWERS} is missing (run scripts/prepare-data.sh)")
+    with open(ANSWERS, newline="") as f:
+        return [(int(row["label"]), row["split"]) for row in csv.DictReader(f)]
+
+
+def read_labels(path, expected):
+    """The submitted labels as ints, or fail saying what is wrong."""
+    if not os.path.isfile(path):
+        fail(f"{SUBMISSION} not found in the workspace")
+    try:
+        with open(path, newline="") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            rows = [row for row in reader if row]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        fail(f"{SUBMISSION} is not a readable CSV file: {exc}")
+    if not header:
+        fail(f"{SUBMISSION} is empty")
+    header = [h.strip() for h in header]
+    if "label" not in header:
+        fail(f"{SUBMISSION} needs a column named label (found: {', '.join(header)[:200]})")
+    column = header.index("label")
+    if len(rows) != expected:
+        fail(f"{SUBMISSION} has {len(rows)} rows, expected {expected}: one label per test image, in order")
+    labels = []
+    for line, row in enumerate(rows, start=2):
+        if len(row) != len(header):
+            fail(f"{SUBMISSION} line {line}: {len(row)} fields, the header has {len(header)}")
+        try:
+            value = float(row[column])
+        except ValueError:
+            fail(f"{SUBMISSION} line {line}: label {row[column]!r} is not a number")
+        if not math.isfinite(value) or value != int(value) or not 0 <= value < CLASSES:
+            fail(f"{SUBMISSION} line {line}: label {row[column]!r} is not a class number 0-{CLASSES - 1}")
+        labels.append(int(value))
+    return labels
+
+
+def main():
+    split = os.environ.get("MLGYM_SPLIT", "validation")
+    if split not in ("validation", "test"):
+        fail(f"unknown split {split!r}")
+    answers = read_answers()
+    workspace = os.environ.get("MLGYM_WORKSPACE", "/home/agent/workspace")
+    labels = read_labels(os.path.join(workspace, SUBMISSION), len(answers))
+    scored = [predicted == truth for predicted, (truth, s) in zip(labels, answers) if s == split]
+    print(json.dumps({"accuracy": round(sum(scored) / len(scored), 6)}))
+
+
+if __name__ == "__main__":
+    main()
