@@ -4,6 +4,7 @@ import {
   allHandlersFinished,
   CancellationScope,
   condition,
+  ContinueAsNew,
   continueAsNew,
   isCancellation,
   proxyActivities,
@@ -78,6 +79,7 @@ export async function agentRun(input: RunInput): Promise<RunResult> {
     await condition(allHandlersFinished);
     return result;
   } catch (err) {
+    if (err instanceof ContinueAsNew) throw err; // the run goes on in the next execution
     // Cancelled or failed for good: still release the container and volume (unless kept).
     await CancellationScope.nonCancellable(() => teardown({ runId, keep: input.keep }));
     upsertSearchAttributes([{ key: MlgymStatus, value: isCancellation(err) ? 'cancelled' : 'failed' }]);
@@ -100,12 +102,11 @@ async function takeStep(input: RunInput, state: RunState): Promise<ExitReason | 
   try {
     turn = await agentTurn({ runId, taskId, model, step, maxSteps: input.maxSteps, hints, budgetUsd: state.budgetUsd });
   } catch (err) {
-    // The model stayed unreachable through every retry (exit_api), or the agent is misconfigured (exit_error).
-    if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
-    const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
-    const reason = cause?.type === 'ConfigError' ? 'exit_error' : 'exit_api';
-    state.lastAction = `${reason}: ${cause?.message ?? err.message}`;
-    return reason;
+    // The model stayed unreachable through every retry: end like MLGym's exit_api and autosubmit.
+    // A misconfigured agent (ConfigError) fails the run instead: it is bad input, not bad luck.
+    if (isCancellation(err) || !(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure) || err.cause.type === 'ConfigError') throw err;
+    state.lastAction = `exit_api: ${err.cause.message}`;
+    return 'exit_api';
   }
   state.costUsd += turn.costUsd;
   const { action } = turn;

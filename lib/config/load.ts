@@ -2,6 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
+import { fromMlgym } from '../interop/mlgymTask.js';
 import { schemas, type ConfigKind, type TaskConfig, type DatasetConfig, type ModelRegistry } from './schema.js';
 
 /** Bad configuration: names the file, the field path and what was expected. */
@@ -51,7 +52,7 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 export function loadConfig<K extends ConfigKind>(kind: K, file: string): z.output<(typeof schemas)[K]> {
-  return validate(schemas[kind] as z.ZodType, readYaml(file), file) as z.output<(typeof schemas)[K]>;
+  return validate(schemas[kind] as z.ZodType, fromMlgym(kind, readYaml(file), file), file) as z.output<(typeof schemas)[K]>;
 }
 
 /** Guess a config's kind from its content, for `mlgym check <file>`. */

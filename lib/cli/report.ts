@@ -1,0 +1,116 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { ArtifactStore } from '../artifacts/store.js';
+import { benchmarkRuns } from '../report/benchmark.js';
+import { buildReport } from '../report/html/page.js';
+import { hasRun, readRunRecords } from '../report/records.js';
+import { runFromRecords, type ReportRun, type RunHint } from '../report/run.js';
+import { runFromTraj } from '../report/trajRun.js';
+import { namespace } from '../temporal/client.js';
+import { DEFAULT_UI_PORT } from '../temporal/server.js';
+import { connect, workflowUrl } from './connect.js';
+import { printJson, say, UsageError } from './output.js';
+
+export interface ReportOptions {
+  out: string;
+  runs?: string;
+  traj?: string;
+  title?: string;
+  json?: boolean;
+}
+
+const ID = /^[A-Za-z0-9_.-]+$/;
+
+function list(flag: string, value: string): string[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!items.length) throw new UsageError(`--${flag} expects a comma-separated list`);
+  return items;
+}
+
+/** A workflow in the Temporal Web UI: TEMPORAL_UI_URL (default the dev server's) and TEMPORAL_NAMESPACE. */
+function uiLink(workflowId: string): string {
+  const uiUrl = (process.env.TEMPORAL_UI_URL ?? `http://localhost:${DEFAULT_UI_PORT}`).replace(/\/+$/, '');
+  return workflowUrl({ address: '', started: false, uiUrl }, namespace(), workflowId)!;
+}
+
+/** A run of ours; one without records (its workflow never ran) is shown with what `hint` says. */
+async function storeRun(store: ArtifactStore, runId: string, hint?: RunHint): Promise<ReportRun> {
+  const run = hasRun(store, runId)
+    ? runFromRecords(await readRunRecords(store, runId), store.runDir(runId), hint)
+    : runFromRecords({ runId, steps: [], attempts: [], calls: [] }, `no records in ${store.root}`, hint);
+  return { ...run, uiUrl: uiLink(runId) };
+}
+
+async function benchmarkReportRuns(store: ArtifactStore, benchId: string): Promise<ReportRun[]> {
+  const { client } = await connect();
+  try {
+    const bench = await benchmarkRuns(client, benchId);
+    if (!bench) throw new UsageError(`no run "${benchId}" in ${store.root} and no benchmark "${benchId}" on the Temporal server`);
+    if (bench.status !== 'completed') say(`benchmark ${benchId} is ${bench.status}: reporting the ${bench.runs.length} run(s) started so far`);
+    return Promise.all(bench.runs.map(({ runId, hint }) => storeRun(store, runId, hint)));
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** Give every run an id of its own (two .traj files may sit in folders of the same name). */
+function withUniqueIds(runs: ReportRun[]): ReportRun[] {
+  const seen = new Map<string, number>();
+  return runs.map((run) => {
+    const n = (seen.get(run.id) ?? 0) + 1;
+    seen.set(run.id, n);
+    return n === 1 ? run : { ...run, id: `${run.id}-${n}` };
+  });
+}
+
+/**
+ * `mlgym report <runId|benchId> --out <file.html>`, also over `--runs <ids>` and MLGym `--traj <files>`:
+ * one self-contained HTML page with profiles, AUP, scores, cost, exits, actions and every trajectory.
+ */
+export async function reportCommand(id: string | undefined, opts: ReportOptions): Promise<void> {
+  const runIds = opts.runs === undefined ? [] : list('runs', opts.runs);
+  const trajFiles = opts.traj === undefined ? [] : list('traj', opts.traj);
+  if (id === undefined && !runIds.length && !trajFiles.length) throw new UsageError('give a run or benchmark id, --runs <ids> or --traj <files>');
+  for (const runId of id === undefined ? runIds : [id, ...runIds]) if (!ID.test(runId)) throw new UsageError(`expected a run or benchmark id (letters, digits, "_", "." or "-"), got "${runId}"`);
+
+  const store = new ArtifactStore();
+  const runs: ReportRun[] = [];
+  const links: { label: string; url: string }[] = [];
+  let kind: 'run' | 'benchmark' | 'runs' = 'runs';
+  if (id !== undefined && hasRun(store, id)) {
+    runs.push(await storeRun(store, id));
+    kind = 'run';
+  } else if (id !== undefined) {
+    runs.push(...(await benchmarkReportRuns(store, id)));
+    links.push({ label: 'the benchmark in the Temporal Web UI', url: uiLink(id) });
+    kind = 'benchmark';
+  }
+  for (const runId of runIds) {
+    if (!hasRun(store, runId)) throw new UsageError(`no run "${runId}" in ${store.root}`);
+    runs.push(await storeRun(store, runId));
+  }
+  for (const file of trajFiles) runs.push(runFromTraj(file));
+  if (runs.length > 1 && kind === 'run') kind = 'runs';
+
+  const all = withUniqueIds(runs);
+  const title = opts.title ?? (kind === 'benchmark' ? `Benchmark ${id}` : all.length === 1 ? `Run ${all[0]!.id}` : `${all.length} runs`);
+  const { html, summary } = buildReport({ title, links, runs: all, generatedAt: new Date() });
+  const out = resolve(opts.out);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, html);
+
+  const profiles = summary.profiles;
+  const aup = profiles && all.length > 1 ? { tauMax: profiles.tauMax, bestAttempt: profiles.bestAttempt.aup, bestSubmission: profiles.bestSubmission.aup } : null;
+  if (opts.json) {
+    const ranks = aup && { bestAttempt: profiles!.bestAttempt.ranks, bestSubmission: profiles!.bestSubmission.ranks };
+    return printJson({ out, kind, runs: all.map((r) => r.id), tasks: summary.tasks, models: summary.models, unscored: summary.unscored, aup, ranks });
+  }
+  say(`wrote ${out}: ${all.length} run(s), ${summary.tasks.length} task(s), ${summary.models.length} model(s)`);
+  if (aup) {
+    for (const variant of ['bestAttempt', 'bestSubmission'] as const) {
+      const ranked = Object.entries(aup[variant]).sort(([, a], [, b]) => b - a);
+      say(`AUP (${variant === 'bestAttempt' ? 'best attempt' : 'best submission'}, T = ${aup.tauMax}): ${ranked.map(([m, v]) => `${m} ${v.toFixed(3)}`).join(', ')}`);
+    }
+  }
+  for (const u of summary.unscored) say(`not scored: ${u.task} (${u.why})`);
+}

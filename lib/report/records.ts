@@ -1,0 +1,36 @@
+import { existsSync } from 'node:fs';
+import { readCalls, type CallRecord } from '../agent/ledger.js';
+import type { ArtifactStore } from '../artifacts/store.js';
+import type { MlgymResults } from '../interop/traj.js';
+import { readAttempts, readTrajectory, recordName, type StepView } from '../run/records.js';
+import type { Attempt, ProvisionResult, RunResult } from '../run/types.js';
+
+/** Everything the artifact store holds about one run (the records the activities write). */
+export interface RunRecords {
+  runId: string;
+  /** Absent while the run is going. */
+  result?: RunResult;
+  provision?: ProvisionResult;
+  mlgymResults?: MlgymResults;
+  /** Every step with a turn or an observation; a step without a turn (action "") is the harness's autosubmit. */
+  steps: StepView[];
+  attempts: Attempt[];
+  /** The model calls of an LLM agent (none for the built-in agents). */
+  calls: CallRecord[];
+}
+
+export function hasRun(store: ArtifactStore, runId: string): boolean {
+  return /^[A-Za-z0-9_.-]+$/.test(runId) && existsSync(store.runDir(runId));
+}
+
+export async function readRunRecords(store: ArtifactStore, runId: string): Promise<RunRecords> {
+  const [result, provision, mlgymResults, steps, attempts, calls] = await Promise.all([
+    store.readJson<RunResult>(runId, recordName.result),
+    store.readJson<ProvisionResult>(runId, recordName.provision),
+    store.readJson<MlgymResults>(runId, recordName.mlgymResults),
+    readTrajectory(store, runId),
+    readAttempts(store, runId),
+    readCalls(store, runId),
+  ]);
+  return { runId, result, provision, mlgymResults, steps, attempts, calls };
+}

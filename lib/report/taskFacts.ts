@@ -1,0 +1,31 @@
+import { existsSync } from 'node:fs';
+import { ConfigError, loadConfig } from '../config/load.js';
+import type { Direction } from '../config/schema.js';
+import { taskFile } from '../home.js';
+import { knownTaskMetrics } from '../interop/mlgymTasks.js';
+import type { Metrics } from '../run/types.js';
+
+/** What scoring and export need to know of a task when a run's own records do not say it. */
+export interface TaskFacts {
+  primaryMetric: string;
+  direction: Direction;
+  baseline?: Metrics;
+  /** The submission artifact, relative to the workspace. */
+  artifact?: string;
+}
+
+/** The task's config if it is one of ours and valid, else MLGym's table of its 13 tasks (no baseline there). */
+export function taskFacts(taskId: string): TaskFacts | undefined {
+  const file = /^[A-Za-z0-9_.-]+$/.test(taskId) ? taskFile(taskId) : undefined;
+  if (file && existsSync(file)) {
+    try {
+      const task = loadConfig('task', file);
+      const { direction } = task.metrics.find((m) => m.name === task.primary_metric)!;
+      return { primaryMetric: task.primary_metric, direction, baseline: task.baseline_scores[0], artifact: task.submission_artifact };
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+    }
+  }
+  const known = knownTaskMetrics(taskId);
+  return known && { primaryMetric: known.primary.name, direction: known.primary.direction };
+}
