@@ -156,7 +156,8 @@ function status(input: RunInput, state: RunState): RunStatus {
 
 function report(input: RunInput, state: RunState): void {
   const s = status(input, state);
-  upsertSearchAttributes([{ key: MlgymStatus, value: s.status }]);
+  // Upsert only on change: each upsert is a history event.
+  if (workflowInfo().typedSearchAttributes.get(MlgymStatus) !== s.status) upsertSearchAttributes([{ key: MlgymStatus, value: s.status }]);
   setCurrentDetails(
     `step ${s.step}/${s.maxSteps} · $${s.costUsd.toFixed(4)} of $${s.budgetUsd.toFixed(2)} · best ${s.primaryMetric} ${s.bestScore ?? '–'}\n\nlast action: \`${s.lastAction}\``,
   );

@@ -35,9 +35,10 @@ describe('a long run continues as new with bounded history', () => {
     const executions = [];
     for await (const e of t.client.workflow.list({ query: `WorkflowId = '${input.runId}'` })) executions.push(e);
     expect(executions.length).toBe(Math.ceil((STEPS + 1) / EVERY));
+    // Each execution's history is bounded by the steps it ran, not by the run's length.
     for (const e of executions) {
       const history = await t.client.workflow.getHandle(input.runId, e.runId).fetchHistory();
-      expect(history.events!.length).toBeLessThan(EVERY * 12);
+      expect(history.events!.length).toBeLessThan(EVERY * 16);
     }
   });
 });
