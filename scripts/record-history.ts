@@ -1,5 +1,5 @@
-// Saves a finished workflow's history for replay tests:
-//   npx tsx scripts/record-history.ts <workflowId> <name>   → tests/histories/<name>.json
+// Saves a finished workflow's histories (every execution, oldest first) for replay tests:
+//   npx tsx scripts/record-history.ts <workflowId> <name>   → tests/histories/<name>[-<n>].json
 // Uses TEMPORAL_ADDRESS, else the embedded dev server.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,8 +14,13 @@ if (!workflowId || !name) {
   process.exit(2);
 }
 const client = await connectClient((await ensureServer()).address);
-const history = await client.workflow.getHandle(workflowId).fetchHistory();
-const file = join(repoRoot, 'tests', 'histories', `${name}.json`);
-writeFileSync(file, JSON.stringify({ workflowId, history: JSON.parse(historyToJSON(history)) }, null, 1));
-console.error(`wrote ${file} (${history.events?.length} events)`);
+const executions = [];
+for await (const e of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) executions.push(e);
+executions.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+for (const [i, e] of executions.entries()) {
+  const history = await client.workflow.getHandle(workflowId, e.runId).fetchHistory();
+  const file = join(repoRoot, 'tests', 'histories', executions.length > 1 ? `${name}-${i + 1}.json` : `${name}.json`);
+  writeFileSync(file, JSON.stringify({ workflowId, history: JSON.parse(historyToJSON(history)) }, null, 1));
+  console.error(`wrote ${file} (${history.events?.length} events)`);
+}
 await client.connection.close();

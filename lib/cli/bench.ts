@@ -59,7 +59,7 @@ export async function benchCommand(suiteFile: string | undefined, opts: BenchOpt
   if (opts.benchId !== undefined && !ID.test(opts.benchId)) throw new UsageError(`--bench-id expects letters, digits, "_", "." or "-", got "${opts.benchId}"`);
   const benchId = opts.benchId ?? newBenchId(spec.suite);
 
-  const { server, client } = await connect();
+  const { server, client } = await connect({ showUi: true });
   const handle = await startOrAttach(client, benchId, spec);
   const url = workflowUrl(server, namespace(), benchId);
   if (url) say(`  ${url}`);

@@ -42,6 +42,7 @@ program
   .option('--budget-usd <usd>', 'hard budget for model calls in dollars', '0')
   .option('--seed <n>', 'seed', '0')
   .option('--max-steps <n>', 'step limit', '50')
+  .option('--continue-every <n>', 'continue-as-new after this many steps in one workflow execution', '100')
   .option('--keep', 'keep the container and workspace volume after the run')
   .option('--no-worker', 'do not start an in-process worker (use `mlgym worker`)')
   .option('--json', 'print the result as JSON on stdout')

@@ -17,6 +17,7 @@ import { listTaskIds } from './tasks.js';
 export interface RunOptions {
   model: string;
   budgetUsd: string;
+  continueEvery: string;
   seed: string;
   maxSteps: string;
   keep?: boolean;
@@ -77,10 +78,11 @@ export async function runCommand(taskId: string, opts: RunOptions): Promise<numb
   const budgetUsd = Number(opts.budgetUsd);
   if (!Number.isFinite(budgetUsd) || budgetUsd < 0) throw new UsageError(`--budget-usd expects a number of dollars >= 0, got "${opts.budgetUsd}"`);
   const maxSteps = parseIntFlag('max-steps', opts.maxSteps, 1);
+  const continueEvery = parseIntFlag('continue-every', opts.continueEvery, 1);
 
-  const { server, client } = await connect();
+  const { server, client } = await connect({ showUi: true });
   const runId = newRunId(taskId, model, seed);
-  const input: RunInput = { runId, taskId, model, seed, maxSteps, keep: opts.keep ?? false, continueEvery: 100, budgetUsd };
+  const input: RunInput = { runId, taskId, model, seed, maxSteps, keep: opts.keep ?? false, continueEvery, budgetUsd };
   const handle = await client.workflow.start('agentRun', {
     taskQueue: TASK_QUEUE,
     workflowId: runId,
