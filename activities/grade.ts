@@ -28,13 +28,20 @@ function validationObservation(task: LoadedTask, attempt: Attempt): string {
   ].join('\n');
 }
 
-function toAttempt(step: number, kind: AttemptKind, scored: GradeOutcome | undefined, shown: GradeOutcome | undefined): Attempt {
-  const failed = [shown, scored].find((o): o is Extract<GradeOutcome, { ok: false }> => o?.ok === false);
-  if (failed) {
-    const missing = /not found|no such file|missing/i.test(failed.error);
-    return { step, kind, error: failed.error, errorKind: missing ? 'submission_not_found' : 'evaluation_format_error' };
-  }
-  return { step, kind, metrics: scored?.ok ? scored.metrics : undefined, shownMetrics: shown?.ok ? shown.metrics : undefined };
+function errorKind(error: string): Attempt['errorKind'] {
+  return /not found|no such file|missing/i.test(error) ? 'submission_not_found' : 'evaluation_format_error';
+}
+
+/**
+ * The attempt as recorded. Only the shown split's error reaches the agent (`error`); a failure on the
+ * private test split alone is kept in `scoringError`, so its message cannot leak test data.
+ */
+export function toAttempt(step: number, kind: AttemptKind, scored: GradeOutcome | undefined, shown: GradeOutcome | undefined): Attempt {
+  if (shown && !shown.ok) return { step, kind, error: shown.error, errorKind: errorKind(shown.error) };
+  const attempt: Attempt = { step, kind, shownMetrics: shown?.metrics };
+  if (scored?.ok) attempt.metrics = scored.metrics;
+  else if (scored) Object.assign(attempt, { scoringError: scored.error, errorKind: errorKind(scored.error) });
+  return attempt;
 }
 
 /**

@@ -96,7 +96,10 @@ export interface Attempt {
   metrics?: Metrics;
   /** What the agent was shown (the validation split unless the task opts into MLGym's behaviour). */
   shownMetrics?: Metrics;
+  /** Why the shown split could not be evaluated (shown to the agent). */
   error?: string;
+  /** Why the private test split could not be evaluated when the shown one could (never shown). */
+  scoringError?: string;
   errorKind?: 'submission_not_found' | 'evaluation_format_error';
 }
 
