@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { LoadedTask } from '../config/load.js';
 import { buildTar, treeEntries } from './tar.js';
-import { docker, isNotFound, labels, WORKSPACE } from './docker.js';
+import { docker, isNotFound, labels, RUNTIME_DIR, WORKSPACE } from './docker.js';
 import { volumeName } from './container.js';
 import { execIn } from './exec.js';
 
@@ -78,7 +78,7 @@ export async function gradeWorkspace(runId: string, step: number, image: string,
     for (const split of splits) {
       const result = await execIn(container.id, ['timeout', String(task.training_timeout), 'python3', task.evaluation_paths[0]!], {
         workdir: GRADER_DIR,
-        env: [`MLGYM_SPLIT=${split}`, `MLGYM_WORKSPACE=${WORKSPACE}`, 'PYTHONDONTWRITEBYTECODE=1', `HOME=/tmp`],
+        env: [`MLGYM_SPLIT=${split}`, `MLGYM_WORKSPACE=${WORKSPACE}`, `PYTHONPATH=${RUNTIME_DIR}`, 'PYTHONDONTWRITEBYTECODE=1', 'HOME=/tmp'],
       });
       outcomes[split] = parseEvaluation(result.stdout, result.stderr, result.exitCode, task);
     }

@@ -18,8 +18,6 @@ Every answer is checked: a satisfying assignment must satisfy every clause, and 
 must match the recorded answer. A single wrong answer makes the submission invalid (Correct is
 the fraction of correct answers and is therefore 1.0 in every valid result).
 """
-import importlib.util
-import json
 import math
 import os
 import random
@@ -28,13 +26,10 @@ import signal
 import sys
 import time
 
+import grading
 import instances
 import solver
-
-# The agent's code runs in this process. Keep the real stdout for the result and point fd 1 at
-# /dev/null, so that nothing the agent's code prints can pass for the result.
-RESULT = os.fdopen(os.dup(1), "w")
-os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+from grading import fail, load_agent_function, report
 
 PASSES = 3
 # Wall-clock limit for all passes of one split (the variable exists for the tests; the grader never sets it).
@@ -45,29 +40,15 @@ class TimeLimit(BaseException):
     """Raised by the alarm; not an Exception, so the solver does not take it for the heuristic's error."""
 
 
-def fail(message):
-    print(json.dumps({"error": message}), file=RESULT, flush=True)
-    sys.exit(1)
-
-
 def cpu_seconds():
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
-def load_heuristic(workspace, run):
-    path = os.path.join(workspace, "heuristic.py")
-    if not os.path.isfile(path):
-        fail("heuristic.py not found in the workspace")
-    spec = importlib.util.spec_from_file_location(f"agent_heuristic_{run}", path)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except (Exception, SystemExit) as exc:  # the agent's code may raise anything, or exit
-        fail(f"importing heuristic.py raised {type(exc).__name__}: {exc}")
-    if not callable(getattr(module, "heuristic_fn", None)):
-        fail("heuristic.py does not define a function heuristic_fn(clauses, assignments, conflict_count, assignment_history, level)")
-    return module.heuristic_fn
+def load_heuristic(run):
+    """A fresh import per pass, so a heuristic cannot carry answers from one pass to the next."""
+    signature = "clauses, assignments, conflict_count, assignment_history, level"
+    return load_agent_function("heuristic.py", "heuristic_fn", signature, module_name=f"agent_heuristic_{run}")
 
 
 def solve_pass(heuristic_fn, instance_set):
@@ -114,11 +95,10 @@ def on_alarm(signum, frame):
 
 
 def main():
-    split = os.environ.get("MLGYM_SPLIT", "validation")
+    split = grading.split()
     if split not in instances.SEEDS:
         fail(f"unknown split {split!r}")
-    workspace = os.environ.get("MLGYM_WORKSPACE", "/home/agent/workspace")
-    sys.path.append(workspace)  # helper modules next to heuristic.py; the grader's own modules come first
+    sys.path.append(grading.workspace())  # helper modules next to heuristic.py; the grader's own modules come first
     seed = instances.SEEDS[split]
     generated = instances.generate(seed)
     if instances.fingerprint(generated) != instances.FINGERPRINTS[split]:
@@ -131,7 +111,7 @@ def main():
     try:
         for run in range(PASSES):
             instance_set = generated if run == 0 else instances.relabel(generated, seed * 10 + run)
-            heuristic_fn = load_heuristic(workspace, run)
+            heuristic_fn = load_heuristic(run)
             elapsed, made, answers = solve_pass(heuristic_fn, instance_set)
             check(answers, instance_set, expected, f"pass {run}")
             times.append(elapsed)
@@ -144,7 +124,7 @@ def main():
     mean_time = sum(times) / len(times)
     if not math.isfinite(mean_time):
         fail("time is not a finite number")
-    print(json.dumps({"Time": round(mean_time, 4), "Correct": 1.0, "Decisions": round(sum(decisions) / len(decisions), 1)}), file=RESULT, flush=True)
+    report({"Time": round(mean_time, 4), "Correct": 1.0, "Decisions": round(sum(decisions) / len(decisions), 1)})
 
 
 if __name__ == "__main__":

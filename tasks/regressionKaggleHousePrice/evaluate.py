@@ -7,18 +7,14 @@ a SalePrice column and exactly one row per Id of validation.csv and test.csv; ea
 scored on its own rows. Prints {"r2": ..., "rmse": ...}.
 """
 import csv
-import json
 import math
 import os
-import sys
+
+import grading
+from grading import fail, report
 
 ANSWERS = "answers.csv"
 SUBMISSION = "submission.csv"
-
-
-def fail(message):
-    print(json.dumps({"error": message}))
-    sys.exit(1)
 
 
 def read_answers():
@@ -86,17 +82,17 @@ def scores(pairs):
 
 
 def main():
-    split = os.environ.get("MLGYM_SPLIT", "validation")
+    split = grading.split()
     if split not in ("validation", "test"):
         fail(f"unknown split {split!r}")
     answers = read_answers()
-    workspace = os.environ.get("MLGYM_WORKSPACE", "/home/agent/workspace")
+    workspace = grading.workspace()
     predictions = read_submission(os.path.join(workspace, SUBMISSION), answers)
     pairs = [(price, predictions[rid]) for rid, (price, s) in answers.items() if s == split]
     r2, rmse = scores(pairs)
     if not (math.isfinite(r2) and math.isfinite(rmse)):
         fail("the predictions give a metric that is not a finite number (are they too large?)")
-    print(json.dumps({"r2": round(r2, 6), "rmse": round(rmse, 2)}))
+    report({"r2": round(r2, 6), "rmse": round(rmse, 2)})
 
 
 if __name__ == "__main__":

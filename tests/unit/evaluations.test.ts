@@ -24,7 +24,7 @@ function evaluate(taskId: string, files: Record<string, string>, split: 'validat
     for (const [name, content] of Object.entries(files)) writeFileSync(join(workspace, name), content);
     const run = spawnSync('python3', ['evaluate.py'], {
       cwd: join(tasksDir, taskId),
-      env: { ...process.env, MLGYM_SPLIT: split, MLGYM_WORKSPACE: workspace, PYTHONDONTWRITEBYTECODE: '1', ...env },
+      env: { ...process.env, MLGYM_SPLIT: split, MLGYM_WORKSPACE: workspace, PYTHONPATH: join(repoRoot, 'docker', 'runtime'), PYTHONDONTWRITEBYTECODE: '1', ...env },
       encoding: 'utf8',
       timeout: 120_000,
     });

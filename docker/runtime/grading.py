@@ -1,0 +1,48 @@
+"""Helpers for task evaluation scripts, which run in the grader container (PYTHONPATH has /opt/mlgym).
+
+Importing this module keeps the real stdout for the result and points fd 1 at /dev/null: the agent's
+code may run in the evaluation's process, and nothing it prints may pass for the result.
+"""
+import importlib.util
+import json
+import os
+import sys
+
+_RESULT = os.fdopen(os.dup(1), "w")
+os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+
+
+def split():
+    """'validation' or 'test'."""
+    return os.environ.get("MLGYM_SPLIT", "validation")
+
+
+def workspace():
+    """The agent's workspace, mounted read-only."""
+    return os.environ.get("MLGYM_WORKSPACE", "/home/agent/workspace")
+
+
+def fail(message):
+    """End the evaluation with a message the agent can act on."""
+    print(json.dumps({"error": message}), file=_RESULT, flush=True)
+    sys.exit(1)
+
+
+def report(metrics):
+    print(json.dumps(metrics), file=_RESULT, flush=True)
+
+
+def load_agent_function(filename, function, signature, module_name=None):
+    """Import `function` from the agent's `filename`; any failure ends the evaluation with a clear message."""
+    path = os.path.join(workspace(), filename)
+    if not os.path.isfile(path):
+        fail(f"{filename} not found in the workspace")
+    spec = importlib.util.spec_from_file_location(module_name or f"agent_{filename[:-3]}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except (Exception, SystemExit) as exc:  # the agent's code may raise anything, or exit
+        fail(f"importing {filename} raised {type(exc).__name__}: {exc}")
+    if not callable(getattr(module, function, None)):
+        fail(f"{filename} does not define a function {function}({signature})")
+    return getattr(module, function)
