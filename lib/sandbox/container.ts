@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import { dirname, join } from 'node:path';
 import type { LoadedTask } from '../config/load.js';
 import { buildTar, treeEntries, type TarEntry } from './tar.js';
-import { docker, isNotFound, labels, AGENT_HOME, AGENT_UID, WORKSPACE } from './docker.js';
+import { docker, hardenedHostConfig, isNotFound, labels, AGENT_HOME, AGENT_UID, WORKSPACE } from './docker.js';
 
 export interface AgentContainer {
   id: string;
@@ -58,10 +58,16 @@ export async function ensureAgentContainer(spec: ProvisionSpec): Promise<AgentCo
   const volume = volumeName(spec.runId);
   const existing = await startExistingAgentContainer(spec.runId);
   if (existing) return { id: existing, name: containerName(spec.runId), volume, freshVolume: false };
-  const { resources } = spec.task;
   const freshVolume = !(await volumeExists(volume));
   await docker().createVolume({ Name: volume, Labels: { [labels.run]: spec.runId } });
-  const container = await docker().createContainer({
+  const container = await docker().createContainer(agentContainerOptions(spec, volume));
+  await container.start();
+  return { id: container.id, name: containerName(spec.runId), volume, freshVolume };
+}
+
+/** The agent's container: non-root, workspace on the run's volume, hardened, the task's network policy. */
+export function agentContainerOptions(spec: ProvisionSpec, volume: string): Docker.ContainerCreateOptions {
+  return {
     name: containerName(spec.runId),
     Image: spec.image,
     User: 'agent',
@@ -70,19 +76,11 @@ export async function ensureAgentContainer(spec: ProvisionSpec): Promise<AgentCo
     Env: [`HOME=${AGENT_HOME}`, 'USER=agent'],
     Labels: { [labels.run]: spec.runId, [labels.role]: 'agent', [labels.task]: spec.task.id, [labels.model]: spec.model },
     HostConfig: {
-      Init: true,
+      ...hardenedHostConfig(spec.task.resources),
       Mounts: [{ Type: 'volume', Source: volume, Target: WORKSPACE }],
       NetworkMode: spec.task.network,
-      CapDrop: ['ALL'],
-      SecurityOpt: ['no-new-privileges'],
-      Memory: resources.memory_mb * 1024 * 1024,
-      MemorySwap: resources.memory_mb * 1024 * 1024,
-      NanoCpus: Math.round(resources.cpus * 1e9),
-      PidsLimit: resources.pids,
     },
-  });
-  await container.start();
-  return { id: container.id, name: containerName(spec.runId), volume, freshVolume };
+  };
 }
 
 function ignoreAlreadyStarted(err: unknown): void {

@@ -1,4 +1,5 @@
 import Docker from 'dockerode';
+import type { TaskConfig } from '../config/schema.js';
 
 let instance: Docker | undefined;
 
@@ -19,6 +20,24 @@ export const labels = {
   task: 'mlgym.task',
   model: 'mlgym.model',
 } as const;
+
+/**
+ * Limits and hardening shared by the agent's and the grader's containers: no capabilities, no new
+ * privileges, memory (without extra swap), CPU and pids limits, and the task's GPUs as a device request.
+ */
+export function hardenedHostConfig(resources: TaskConfig['resources']): Docker.HostConfig {
+  const memory = resources.memory_mb * 1024 * 1024;
+  return {
+    Init: true,
+    CapDrop: ['ALL'],
+    SecurityOpt: ['no-new-privileges'],
+    Memory: memory,
+    MemorySwap: memory,
+    NanoCpus: Math.round(resources.cpus * 1e9),
+    PidsLimit: resources.pids,
+    ...(resources.gpus > 0 ? { DeviceRequests: [{ Driver: 'nvidia', Count: resources.gpus, Capabilities: [['gpu']] }] } : {}),
+  };
+}
 
 export function isNotFound(err: unknown): boolean {
   return (err as { statusCode?: number }).statusCode === 404;

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { LoadedTask } from '../config/load.js';
 import { buildTar, treeEntries } from './tar.js';
-import { docker, isNotFound, labels, RUNTIME_DIR, WORKSPACE } from './docker.js';
+import { docker, hardenedHostConfig, isNotFound, labels, RUNTIME_DIR, WORKSPACE } from './docker.js';
 import { volumeName } from './container.js';
 import { execIn } from './exec.js';
 
@@ -42,7 +42,6 @@ export async function gradeWorkspace(runId: string, step: number, image: string,
   await docker().getContainer(name).remove({ force: true }).catch((err) => {
     if (!isNotFound(err)) throw err;
   });
-  const { resources } = task;
   const container = await docker().createContainer({
     name,
     Image: image,
@@ -50,14 +49,9 @@ export async function gradeWorkspace(runId: string, step: number, image: string,
     Cmd: ['sleep', 'infinity'],
     Labels: { [labels.run]: runId, [labels.role]: 'grader', [labels.task]: task.id },
     HostConfig: {
-      Init: true,
+      ...hardenedHostConfig(task.resources),
       Mounts: [{ Type: 'volume', Source: volumeName(runId), Target: WORKSPACE, ReadOnly: true }],
       NetworkMode: 'none',
-      CapDrop: ['ALL'],
-      SecurityOpt: ['no-new-privileges'],
-      Memory: resources.memory_mb * 1024 * 1024,
-      NanoCpus: Math.round(resources.cpus * 1e9),
-      PidsLimit: resources.pids,
     },
   });
   try {

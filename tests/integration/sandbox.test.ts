@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ArtifactStore } from '../../lib/artifacts/store.js';
-import { removeRunResources, findAgentContainer } from '../../lib/sandbox/container.js';
+import { agentContainerOptions, removeRunResources, findAgentContainer } from '../../lib/sandbox/container.js';
 import { docker } from '../../lib/sandbox/docker.js';
 import { execIn } from '../../lib/sandbox/exec.js';
 import { runInSession } from '../../lib/sandbox/session.js';
 import { createActivities } from '../../activities/index.js';
 import { runContainer } from '../../activities/provision.js';
-import { useFixtureTasks } from '../helpers/sandbox.js';
+import { fixtureTask, useFixtureTasks } from '../helpers/sandbox.js';
+import { BASE_IMAGE } from '../../lib/sandbox/images.js';
 import type { ProvisionResult, ToolResult } from '../../lib/run/types.js';
 
 const store = new ArtifactStore();
@@ -137,6 +138,21 @@ except OSError:
     expect(hog.output).not.toContain('1073741824');
     const after = await run(c, 'echo still-here');
     expect(after.output!.trim()).toBe('still-here');
+  });
+});
+
+describe('GPU requests', () => {
+  it('become a device request on the created container', async () => {
+    const task = { ...fixtureTask('sandboxProbe'), resources: { memory_mb: 256, cpus: 1, pids: 64, gpus: 2 } };
+    const runId = `test-gpu-${randomBytes(4).toString('hex')}`;
+    // Created, not started: this machine has no GPU runtime to start it with.
+    const container = await docker().createContainer(agentContainerOptions({ runId, image: BASE_IMAGE, task, model: 'test' }, 'unused'));
+    try {
+      const { HostConfig } = await container.inspect();
+      expect(HostConfig.DeviceRequests).toEqual([{ Driver: 'nvidia', Count: 2, DeviceIDs: null, Capabilities: [['gpu']], Options: null }]);
+    } finally {
+      await container.remove({ force: true, v: true });
+    }
   });
 });
 
