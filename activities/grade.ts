@@ -9,7 +9,6 @@ export interface GradeInput {
   runId: string;
   taskId: string;
   step: number;
-  kind: AttemptKind;
   image: string;
 }
 
@@ -45,11 +44,12 @@ export function toAttempt(step: number, kind: AttemptKind, scored: GradeOutcome 
 }
 
 /**
- * Validate or submit: evaluate the workspace in the grader. The agent sees the `validate_shows` split;
- * the test split is always recorded privately, so best-attempt scoring keeps MLGym's meaning.
+ * The `validate` or `submit` activity: evaluate the workspace in the grader. The agent sees the
+ * `validate_shows` split; the test split is always recorded privately, so best-attempt scoring keeps
+ * MLGym's meaning.
  */
-export function makeGrade({ store }: ActivityDeps) {
-  return async function grade({ runId, taskId, step, kind, image }: GradeInput): Promise<Attempt> {
+export function makeGrade({ store }: ActivityDeps, kind: AttemptKind) {
+  return async function grade({ runId, taskId, step, image }: GradeInput): Promise<Attempt> {
     return store.once(runId, recordName.attempt(step), async () => {
       const task = taskOrFail(taskId);
       const shownSplit: Split = kind === 'submit' ? 'test' : task.validate_shows;

@@ -6,6 +6,7 @@ import { taskOrFail, type ActivityDeps } from './context.js';
 import { runContainer } from './provision.js';
 import { runHostTool } from '../lib/tools/host.js';
 import { prepareCommand } from '../lib/tools/prepare.js';
+import { commandTimeoutS } from '../lib/tools/timeouts.js';
 import { withHeartbeat } from './heartbeat.js';
 
 export interface ToolExecInput {
@@ -40,7 +41,7 @@ export function makeToolExec({ store }: ActivityDeps) {
       if (hostObservation !== undefined) return { step, observation: hostObservation };
       const prepared = prepareCommand(command);
       if ('refusal' in prepared) return { step, observation: prepared.refusal };
-      const timeoutS = taskOrFail(taskId).training_timeout;
+      const timeoutS = commandTimeoutS(prepared.command, taskOrFail(taskId));
       const containerId = await withHeartbeat(() => runContainer(store, { runId, taskId, model }));
       const key = `step-${step}`;
       let result = await runInSession(containerId, key, prepared.command, { timeoutS, waitS: POLL_S, capChars: OUTPUT_CAP });

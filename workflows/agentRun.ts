@@ -29,11 +29,11 @@ function activitiesFor(input: RunInput) {
   const options = (startToCloseTimeout: string, maximumAttempts?: number) => ({ startToCloseTimeout, heartbeatTimeout, retry: { ...retry, maximumAttempts } });
   const { provision, snapshot } = proxyActivities<Activities>(options('1h', 10));
   const { agentTurn } = proxyActivities<Activities>(options('15m', 20));
-  const { grade } = proxyActivities<Activities>(options('2h', 10));
+  const { validate, submit } = proxyActivities<Activities>(options('2h', 10));
   const { score, teardown } = proxyActivities<Activities>(options('5m', 10));
   /** Commands run until their own timeout; the summary shows the command in the Web UI. */
   const toolExec = (command: string) => proxyActivities<Activities>({ ...options('26h'), summary: command.split('\n')[0]!.slice(0, 120) }).toolExec;
-  return { provision, snapshot, agentTurn, grade, score, teardown, toolExec };
+  return { provision, snapshot, agentTurn, validate, submit, score, teardown, toolExec };
 }
 
 const SNAPSHOT_EVERY = 10;
@@ -41,7 +41,7 @@ const SNAPSHOT_EVERY = 10;
 /** One durable run of an agent on a task: provision → (agent turn → tool exec)* → submit → score → teardown. */
 export async function agentRun(input: RunInput): Promise<RunResult> {
   const { runId, taskId, model } = input;
-  const { snapshot, grade, score, teardown } = activitiesFor(input);
+  const { snapshot, submit, score, teardown } = activitiesFor(input);
   const state: RunState = input.state ?? newState(input);
   listenForControls(input, state);
   if (!input.state) {
@@ -70,7 +70,7 @@ export async function agentRun(input: RunInput): Promise<RunResult> {
 
     if (endedBy !== 'submit' && endedBy !== 'exit_forfeit') {
       // Autosubmit: evaluate the workspace as it is.
-      recordAttempt(state, await grade({ runId, taskId, step: state.step, kind: 'submit', image: state.image }));
+      recordAttempt(state, await submit({ runId, taskId, step: state.step, image: state.image }));
     }
     const result = await score({ runId, taskId, model, steps: state.step, costUsd: state.costUsd, attempts: state.attempts, endedBy });
     await teardown({ runId, keep: input.keep });
@@ -95,7 +95,7 @@ function newState(input: RunInput): RunState {
 /** One agent turn and its effect. Returns how the run ends, if it does. */
 async function takeStep(input: RunInput, state: RunState): Promise<ExitReason | 'submit' | undefined> {
   const { runId, taskId, model } = input;
-  const { agentTurn, grade, toolExec } = activitiesFor(input);
+  const { agentTurn, validate, submit, toolExec } = activitiesFor(input);
   const step = state.step;
   const hints = state.hints.splice(0);
   let turn: TurnResult;
@@ -117,7 +117,7 @@ async function takeStep(input: RunInput, state: RunState): Promise<ExitReason | 
       return undefined;
     case 'validate':
     case 'submit':
-      recordAttempt(state, await grade({ runId, taskId, step, kind: action.kind, image: state.image }));
+      recordAttempt(state, await (action.kind === 'validate' ? validate : submit)({ runId, taskId, step, image: state.image }));
       return action.kind === 'submit' ? 'submit' : undefined;
     case 'exit':
       return action.reason;

@@ -32,6 +32,8 @@ export const TaskConfig = z
     dataset_configs: z.array(relPath).default([]),
     task_entrypoint: TaskEntrypoint.default('CSVSubmissionTasks'),
     training_timeout: z.number().int().positive().nullable().default(3600).transform((t) => t ?? 3600),
+    /** Seconds for commands that run no long-running program (see lib/tools/timeouts.ts). */
+    command_timeout: z.number().int().positive().default(120),
     use_generic_conda: z.boolean().default(true),
     requirements_path: relPath.optional(),
     starter_code: z.array(relPath).default([]),

@@ -43,13 +43,15 @@ export function isNotFound(err: unknown): boolean {
   return (err as { statusCode?: number }).statusCode === 404;
 }
 
-/** Collect a Docker stream (build or pull progress) and fail on an error message inside it. */
+/** Follow a Docker stream (build or pull progress); an error event inside it fails the whole operation. */
 export function followProgress(stream: NodeJS.ReadableStream, onLine: (line: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
+    let failure: string | undefined;
     docker().modem.followProgress(
       stream,
-      (err: Error | null) => (err ? reject(err) : resolve()),
+      (err: Error | null) => (err ? reject(err) : failure ? reject(new Error(failure)) : resolve()),
       (event: { stream?: string; error?: string; status?: string }) => {
+        if (event.error) failure = event.error.trim();
         const text = event.error ?? event.stream ?? event.status;
         if (text?.trim()) onLine(text.trimEnd());
       },

@@ -84,6 +84,11 @@ function refusal(name: string, why: string, advice: string): string {
   return `Refused: \`${name}\` ${why}, and this environment has no terminal. ${advice}`;
 }
 
+/** The programs a script runs (every command of every pipeline, list and substitution). */
+export function programsOf(script: string): string[] {
+  return simpleCommands(script).flatMap((command) => program(command.words)?.name ?? []);
+}
+
 /**
  * A refusal message if the command would start an interactive program (checked for every command of
  * every pipeline, list and substitution, by program name), else undefined.

@@ -34,7 +34,7 @@ describe('prisonersDilemma with the baseline agent, through the real server, wor
 
     const history = await handle.fetchHistory();
     const activityTypes = history.events!.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType!.name] : []));
-    expect(activityTypes).toEqual(['provision', 'agentTurn', 'toolExec', 'agentTurn', 'grade', 'agentTurn', 'grade', 'score', 'teardown']);
+    expect(activityTypes).toEqual(['provision', 'agentTurn', 'toolExec', 'agentTurn', 'validate', 'agentTurn', 'submit', 'score', 'teardown']);
 
     const steps = await readTrajectory(new ArtifactStore(), input.runId);
     expect(steps.map((s) => s.action)).toEqual(['python3 -c "import strategy"', 'validate', 'submit']);
