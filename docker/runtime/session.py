@@ -11,6 +11,7 @@ command to the next, as in a terminal.
 """
 import json
 import os
+import select
 import shlex
 import signal
 import subprocess
@@ -98,19 +99,32 @@ def execute(key, timeout):
 
 
 def start(key, timeout, command):
+    """Start the command's runner, detached; returns the read end of a pipe that closes when the runner
+    exits, or None when the key had already been started."""
     cmd_dir = os.path.join(CMDS, key)
     try:
         os.makedirs(cmd_dir)
     except FileExistsError:
-        return False
+        return None
     with open(os.path.join(cmd_dir, "command.sh"), "w") as f:
         f.write(command)
     with open(STARTS_LOG, "a") as f:
         f.write(key + "\n")
-    subprocess.Popen([sys.executable, os.path.abspath(__file__), "_execute", key, str(timeout)],
-                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                     start_new_session=True, close_fds=True)
-    return True
+    done_r, done_w = os.pipe()
+    if os.fork() == 0:
+        # The runner is a fork (no second interpreter start-up) in its own session, holding none of
+        # the exec's streams, so the exec ends as soon as this process has reported.
+        try:
+            os.close(done_r)
+            os.setsid()
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+            execute(key, timeout)
+        finally:
+            os._exit(0)
+    os.close(done_w)
+    return done_r
 
 
 def runner_alive(cmd_dir):
@@ -148,7 +162,10 @@ def capped(text, cap):
     return text[:head] + f"\n... [{len(text) - cap} characters omitted] ...\n" + text[-tail:]
 
 
-def report(key, started, wait_s, cap):
+def report(key, done, wait_s, cap):
+    """Wait up to wait_s for the command's result: on the runner's pipe (`done`) when this call started
+    it, else by polling the result file."""
+    started = done is not None
     cmd_dir = os.path.join(CMDS, key)
     result_path = os.path.join(cmd_dir, "result.json")
     deadline = time.time() + wait_s
@@ -157,7 +174,10 @@ def report(key, started, wait_s, cap):
         if not runner_alive(cmd_dir):
             result = read_json(result_path) or {"exit_code": None, "timed_out": False, "lost": True}
             break
-        time.sleep(0.02)
+        if done is None:
+            time.sleep(0.02)
+        elif select.select([done], [], [], max(0.0, deadline - time.time()))[0]:
+            done = None  # the runner exited: its result is written, or it died (found out above)
         result = read_json(result_path)
     output_file = os.path.join(cmd_dir, "output.log")
     if result is None:
@@ -170,9 +190,6 @@ def report(key, started, wait_s, cap):
 
 
 def main(argv):
-    if len(argv) >= 3 and argv[0] == "_execute":
-        execute(argv[1], float(argv[2]))
-        return
     if len(argv) not in (4, 5) or argv[0] != "run":
         sys.exit("usage: session.py run KEY TIMEOUT_S WAIT_S [CAP_CHARS] < command")
     key, timeout, wait_s = argv[1], float(argv[2]), float(argv[3])
@@ -181,8 +198,7 @@ def main(argv):
         sys.exit(f"invalid key {key!r}")
     os.makedirs(CMDS, exist_ok=True)
     command = sys.stdin.read() if not os.path.isdir(os.path.join(CMDS, key)) else ""
-    started = start(key, timeout, command)
-    print(json.dumps(report(key, started, wait_s, cap)))
+    print(json.dumps(report(key, start(key, timeout, command), wait_s, cap)))
 
 
 if __name__ == "__main__":
