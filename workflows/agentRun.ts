@@ -25,7 +25,7 @@ const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '
  * the heartbeat timeout; the start-to-close timeouts only bound a hung attempt.
  */
 function activitiesFor(input: RunInput) {
-  const heartbeatTimeout = `${input.heartbeatTimeoutS ?? 20}s`;
+  const heartbeatTimeout = `${input.heartbeatTimeoutS ?? 10}s`;
   const options = (startToCloseTimeout: string, maximumAttempts?: number) => ({ startToCloseTimeout, heartbeatTimeout, retry: { ...retry, maximumAttempts } });
   const { provision, snapshot } = proxyActivities<Activities>(options('1h', 10));
   const { agentTurn } = proxyActivities<Activities>(options('15m', 20));

@@ -13,7 +13,7 @@ export interface RunInput {
   keep: boolean;
   /** Continue-as-new after this many steps in one execution. */
   continueEvery: number;
-  /** Heartbeat timeout of every activity: how soon a dead worker's work moves to another (default 20). */
+  /** Heartbeat timeout of every activity: how soon a dead worker's work moves to another (default 10). */
   heartbeatTimeoutS?: number;
   /** Dollar budget for model calls (0 = no LLM spend allowed). */
   budgetUsd?: number;
