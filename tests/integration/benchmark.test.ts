@@ -1,14 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { benchmarkSchedule } from '../../lib/bench/schedule.js';
 import type { BenchmarkResult, BenchSpec } from '../../lib/bench/types.js';
 import { loadTask } from '../../lib/config/load.js';
-import { datasetsDir, repoRoot, taskFile } from '../../lib/home.js';
+import { datasetsDir, repoRoot, taskFile, tasksDir } from '../../lib/home.js';
 import { docker, labels } from '../../lib/sandbox/docker.js';
+import type { ScoresInput } from '../../lib/scoring/input.js';
+import { computeVariantProfiles } from '../../lib/scoring/profiles.js';
 import { MlgymBenchId, MlgymRegression, MlgymSuite } from '../../lib/temporal/searchAttributes.js';
 import { connectTest } from '../helpers/temporal.js';
 
@@ -28,6 +30,32 @@ async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 30
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error('timed out waiting');
     await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * The test-split score of `strategy` as strategy.py, computed on the host as the grader runs the task's
+ * evaluate.py (cwd the task folder, the runtime helpers on PYTHONPATH); null when the evaluation rejects it.
+ */
+function hostScore(taskId: string, strategy: string): number | null {
+  const workspace = mkdtempSync(join(tmpdir(), 'mlgym-eval-'));
+  try {
+    writeFileSync(join(workspace, 'strategy.py'), strategy);
+    const run = spawnSync('python3', ['evaluate.py'], {
+      cwd: join(tasksDir, taskId),
+      env: { ...process.env, MLGYM_SPLIT: 'test', MLGYM_WORKSPACE: workspace, PYTHONPATH: join(repoRoot, 'docker', 'runtime'), PYTHONDONTWRITEBYTECODE: '1' },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    const output = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { Score?: number; error?: string };
+    if (run.status === 1) {
+      expect(output.error).toEqual(expect.any(String));
+      return null;
+    }
+    expect(run.status, run.stdout + run.stderr).toBe(0);
+    return output.Score!;
+  } finally {
+    rmSync(workspace, { recursive: true, force: true });
   }
 }
 
@@ -169,5 +197,60 @@ describe('benchmark workflow through the real server, worker and Docker', () => 
     const flag = async (id: string) => (await t.client.workflow.getHandle(id).describe()).typedSearchAttributes.get(MlgymRegression);
     expect(await flag(`${suite}-1`)).toBe(false);
     expect(await flag(`${suite}-2`)).toBe(true);
+  });
+
+  it('a benchmark of 3 tasks × 2 replay agents × 2 seeds through the real server with the expected AUP', async () => {
+    const queue = unique('bench-aup');
+    const benchId = unique('bench-aup');
+    const tasks = ['prisonersDilemma', 'battleOfSexes', 'blotto'];
+    const dir = mkdtempSync(join(tmpdir(), 'mlgym-replay-'));
+    // The starter strategy is every one of these tasks' baseline (their baseline_command only imports it).
+    const starter = `replay:${join(dir, 'starter.yaml')}`;
+    writeFileSync(join(dir, 'starter.yaml'), JSON.stringify(['validate', 'submit']));
+    // Always 0: cooperate, or the preferred move; on blotto not an allocation, so the evaluation fails.
+    const cooperateStrategy = 'def row_strategy(history):\n    return 0\n';
+    const cooperate = `replay:${join(dir, 'cooperate.yaml')}`;
+    writeFileSync(join(dir, 'cooperate.yaml'), JSON.stringify(["printf 'def row_strategy(history):\\n    return 0\\n' > strategy.py", 'submit']));
+
+    // Expected scores, independently of Temporal and Docker: the evaluations are seeded, so exact.
+    const expected: Record<string, Record<string, number | null>> = Object.fromEntries(
+      tasks.map((id) => [id, { [starter]: hostScore(id, readFileSync(join(tasksDir, id, 'strategy.py'), 'utf8')), [cooperate]: hostScore(id, cooperateStrategy) }]),
+    );
+    expect(expected.blotto![cooperate]).toBeNull();
+
+    const result = await runBenchmark(t, queue, benchId, spec({ tasks, models: [starter, cooperate], seeds: 2, concurrency: 3 }));
+
+    // A run whose submission scored nothing ends 'failed' (its workflow completes): the benchmark records it.
+    expect(result.runs.map((r) => [r.task, r.model, r.seed, r.status, r.exitStatus, r.reused])).toEqual(
+      tasks.flatMap((id) =>
+        [starter, cooperate].flatMap((model) =>
+          [0, 1].map((seed) => [id, model, seed, ...(expected[id]![model] === null ? ['failed', 'evaluation_format_error'] : ['completed', 'submitted']), false]),
+        ),
+      ),
+    );
+    for (const run of result.runs) expect(run.submission, run.runId).toBe(expected[run.task]![run.model]);
+
+    // Both variants score the test split (a validation's recorded metrics are the test split's too).
+    const input: ScoresInput = {
+      tasks: Object.fromEntries(
+        tasks.map((id) => {
+          const recorded = loadTask(taskFile(id), datasetsDir);
+          const { direction } = recorded.metrics.find((m) => m.name === recorded.primary_metric)!;
+          return [id, { direction, baseline: recorded.baseline_scores[0]![recorded.primary_metric]!, scores: expected[id]! }];
+        }),
+      ),
+    };
+    const profiles = computeVariantProfiles({ bestAttempt: input, bestSubmission: input });
+    expect(result.aup.tauMax).toBeCloseTo(profiles.tauMax, 9);
+    for (const variant of ['bestAttempt', 'bestSubmission'] as const) {
+      expect(Object.keys(result.aup[variant]).sort()).toEqual(Object.keys(profiles[variant].aup).sort());
+      for (const [method, aup] of Object.entries(profiles[variant].aup)) expect(result.aup[variant][method], `${variant} ${method}`).toBeCloseTo(aup, 9);
+    }
+
+    const childRuns = await eventually(async () => {
+      const { count } = await t.client.workflow.count(`WorkflowType = 'agentRun' AND MlgymBenchId = '${benchId}'`);
+      return count >= 12 ? count : undefined;
+    });
+    expect(childRuns).toBe(12);
   });
 });
