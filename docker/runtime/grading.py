@@ -22,6 +22,14 @@ def workspace():
     return os.environ.get("MLGYM_WORKSPACE", "/home/agent/workspace")
 
 
+def secret(name):
+    """A value of this split's `split_secrets` (task.yaml): only this split's evaluation receives it."""
+    secrets = json.loads(os.environ.get("MLGYM_SECRETS") or "{}")
+    if name not in secrets:
+        fail(f"grader error: split_secrets.{split()}.{name} is not configured")
+    return secrets[name]
+
+
 def fail(message):
     """End the evaluation with a message the agent can act on."""
     print(json.dumps({"error": message}), file=_RESULT, flush=True)

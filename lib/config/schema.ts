@@ -22,6 +22,8 @@ export const Resources = z
   })
   .default({ memory_mb: 2048, cpus: 1, pids: 512, gpus: 0 });
 
+const SplitSecrets = z.record(z.string(), z.union([z.string(), z.number()])).default({});
+
 /** A task: MLGym's TaskConfig fields (same names) plus metric, direction, baseline noise and sandbox policy. */
 export const TaskConfig = z
   .strictObject({
@@ -55,6 +57,13 @@ export const TaskConfig = z
     submission_artifact: relPath.optional(),
     private_files: z.array(relPath).default([]),
     validate_shows: z.enum(['validation', 'test']).default('validation'),
+    /**
+     * Values one split's evaluation needs and nothing else may see (seeds, expected answers): passed to
+     * that split's evaluation only, as JSON in MLGYM_SECRETS, never written into any container.
+     */
+    split_secrets: z
+      .strictObject({ validation: SplitSecrets, test: SplitSecrets })
+      .default({ validation: {}, test: {} }),
     network: z.enum(['none', 'bridge']).default('none'),
     resources: Resources,
     apt_packages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'expected a Debian package name')).default([]),

@@ -72,7 +72,7 @@ export async function gradeWorkspace(runId: string, step: number, image: string,
     for (const split of splits) {
       const result = await execIn(container.id, ['timeout', String(task.training_timeout), 'python3', task.evaluation_paths[0]!], {
         workdir: GRADER_DIR,
-        env: [`MLGYM_SPLIT=${split}`, `MLGYM_WORKSPACE=${WORKSPACE}`, `PYTHONPATH=${RUNTIME_DIR}`, 'PYTHONDONTWRITEBYTECODE=1', 'HOME=/tmp'],
+        env: [`MLGYM_SPLIT=${split}`, `MLGYM_SECRETS=${JSON.stringify(task.split_secrets[split])}`, `MLGYM_WORKSPACE=${WORKSPACE}`, `PYTHONPATH=${RUNTIME_DIR}`, 'PYTHONDONTWRITEBYTECODE=1', 'HOME=/tmp'],
       });
       outcomes[split] = parseEvaluation(result.stdout, result.stderr, result.exitCode, task);
     }

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import type { ScoresInput } from '../../lib/scoring/input.js';
 import { computeVariantProfiles } from '../../lib/scoring/profiles.js';
 import { MlgymBenchId, MlgymRegression, MlgymSuite } from '../../lib/temporal/searchAttributes.js';
 import { connectTest } from '../helpers/temporal.js';
+import { evaluateOnHost } from '../helpers/hostEvaluation.js';
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(3).toString('hex')}`;
 const task = loadTask(taskFile('prisonersDilemma'), datasetsDir);
@@ -38,25 +39,13 @@ async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 30
  * evaluate.py (cwd the task folder, the runtime helpers on PYTHONPATH); null when the evaluation rejects it.
  */
 function hostScore(taskId: string, strategy: string): number | null {
-  const workspace = mkdtempSync(join(tmpdir(), 'mlgym-eval-'));
-  try {
-    writeFileSync(join(workspace, 'strategy.py'), strategy);
-    const run = spawnSync('python3', ['evaluate.py'], {
-      cwd: join(tasksDir, taskId),
-      env: { ...process.env, MLGYM_SPLIT: 'test', MLGYM_WORKSPACE: workspace, PYTHONPATH: join(repoRoot, 'docker', 'runtime'), PYTHONDONTWRITEBYTECODE: '1' },
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
-    const output = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { Score?: number; error?: string };
-    if (run.status === 1) {
-      expect(output.error).toEqual(expect.any(String));
-      return null;
-    }
-    expect(run.status, run.stdout + run.stderr).toBe(0);
-    return output.Score!;
-  } finally {
-    rmSync(workspace, { recursive: true, force: true });
+  const run = evaluateOnHost(taskId, { 'strategy.py': strategy }, 'test');
+  if (run.exitCode === 1) {
+    expect(run.output.error).toEqual(expect.any(String));
+    return null;
   }
+  expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+  return run.output.Score as number;
 }
 
 /** Run a benchmark to its end on a worker of its own, on `taskQueue`. */

@@ -1,38 +1,19 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTask } from '../../lib/config/load.js';
 import { datasetsDir, repoRoot, taskFile, tasksDir } from '../../lib/home.js';
 import { parseEvaluation } from '../../lib/sandbox/grader.js';
+import { evaluateOnHost, type HostEvaluation } from '../helpers/hostEvaluation.js';
 
 // The evaluation scripts run here as the grader runs them: `python3 evaluate.py` with cwd the task
 // folder (evaluation script + private files), MLGYM_SPLIT and MLGYM_WORKSPACE set, on the host's
 // python3 (they use the standard library only).
 
-interface Evaluation {
-  exitCode: number | null;
-  output: Record<string, unknown>;
-  stdout: string;
-  stderr: string;
-}
+type Evaluation = HostEvaluation;
 
 function evaluate(taskId: string, files: Record<string, string>, split: 'validation' | 'test' = 'validation', env: Record<string, string> = {}): Evaluation {
-  const workspace = mkdtempSync(join(tmpdir(), 'mlgym-eval-'));
-  try {
-    for (const [name, content] of Object.entries(files)) writeFileSync(join(workspace, name), content);
-    const run = spawnSync('python3', ['evaluate.py'], {
-      cwd: join(tasksDir, taskId),
-      env: { ...process.env, MLGYM_SPLIT: split, MLGYM_WORKSPACE: workspace, PYTHONPATH: join(repoRoot, 'docker', 'runtime'), PYTHONDONTWRITEBYTECODE: '1', ...env },
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
-    const last = run.stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
-    return { exitCode: run.status, output: last ? (JSON.parse(last) as Record<string, unknown>) : {}, stdout: run.stdout, stderr: run.stderr };
-  } finally {
-    rmSync(workspace, { recursive: true, force: true });
-  }
+  return evaluateOnHost(taskId, files, split, env);
 }
 
 /** A rejected submission: exit 1, one JSON error line that matches, and the grader reads it as that error. */

@@ -1,0 +1,44 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadTask } from '../../lib/config/load.js';
+import { datasetsDir, repoRoot, taskFile, tasksDir } from '../../lib/home.js';
+
+export interface HostEvaluation {
+  exitCode: number | null;
+  /** The last JSON line of its stdout ({} if none). */
+  output: Record<string, unknown>;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Run a task's evaluate.py on the host the way the grader runs it: cwd the task folder, a workspace
+ * holding `files`, the split and only that split's secrets in the environment, the runtime helpers on PYTHONPATH.
+ */
+export function evaluateOnHost(taskId: string, files: Record<string, string>, split: 'validation' | 'test', env: Record<string, string> = {}): HostEvaluation {
+  const workspace = mkdtempSync(join(tmpdir(), 'mlgym-eval-'));
+  const secrets = loadTask(taskFile(taskId), datasetsDir).split_secrets[split];
+  try {
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(workspace, name), content);
+    const run = spawnSync('python3', ['evaluate.py'], {
+      cwd: join(tasksDir, taskId),
+      env: {
+        ...process.env,
+        MLGYM_SPLIT: split,
+        MLGYM_SECRETS: JSON.stringify(secrets),
+        MLGYM_WORKSPACE: workspace,
+        PYTHONPATH: join(repoRoot, 'docker', 'runtime'),
+        PYTHONDONTWRITEBYTECODE: '1',
+        ...env,
+      },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    const last = run.stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+    return { exitCode: run.status, output: last ? (JSON.parse(last) as Record<string, unknown>) : {}, stdout: run.stdout, stderr: run.stderr };
+  } finally {
+    rmSync(workspace, { recursive: true, force: true });
+  }
+}
