@@ -41,11 +41,11 @@ const SNAPSHOT_EVERY = 10;
 /** One durable run of an agent on a task: provision → (agent turn → tool exec)* → submit → score → teardown. */
 export async function agentRun(input: RunInput): Promise<RunResult> {
   const { runId, taskId, model } = input;
-  const { snapshot, submit, score, teardown } = activitiesFor(input);
+  const { provision, snapshot, submit, score, teardown } = activitiesFor(input);
   const state: RunState = input.state ?? newState(input);
   listenForControls(input, state);
   if (!input.state) {
-    const { image, primaryMetric, direction } = await activitiesFor(input).provision({ runId, taskId, model });
+    const { image, primaryMetric, direction } = await provision({ runId, taskId, model });
     Object.assign(state, { image, primaryMetric, direction });
   }
   const stepsAtStart = state.step;
