@@ -4,6 +4,7 @@ import { checkSpec, loadSuite } from '../bench/suite.js';
 import type { BenchmarkResult, BenchSpec } from '../bench/types.js';
 import { connectWorker, namespace, TASK_QUEUE } from '../temporal/client.js';
 import { createWorker } from '../../worker.js';
+import { showBenchProgress } from './benchProgress.js';
 import { connect, workflowUrl } from './connect.js';
 import { EXIT, parseIntFlag, printJson, say, UsageError } from './output.js';
 
@@ -64,14 +65,17 @@ export async function benchCommand(suiteFile: string | undefined, opts: BenchOpt
   const url = workflowUrl(server, namespace(), benchId);
   if (url) say(`  ${url}`);
 
+  const finished = handle.result() as Promise<BenchmarkResult>;
+  const progress = showBenchProgress(client, benchId, spec.tasks.length * spec.models.length * spec.seeds, finished);
   let result: BenchmarkResult;
   if (opts.worker) {
     const worker = await createWorker(await connectWorker(server.address));
-    result = await worker.runUntil(handle.result() as Promise<BenchmarkResult>);
+    result = await worker.runUntil(finished);
   } else {
     say('waiting for a worker (`mlgym worker`) to run it');
-    result = (await handle.result()) as BenchmarkResult;
+    result = await finished;
   }
+  await progress;
   await client.connection.close();
 
   if (opts.json) printJson({ ...result, uiUrl: url ?? null });

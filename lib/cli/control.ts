@@ -51,25 +51,30 @@ export function watchCommand(runId: string, opts: { json?: boolean; intervalS: s
   });
 }
 
-export function pauseCommand(runId: string): Promise<void> {
+function acknowledge(opts: { json?: boolean }, doc: object, line: string): void {
+  if (opts.json) printJson(doc);
+  else say(line);
+}
+
+export function pauseCommand(runId: string, opts: { json?: boolean }): Promise<void> {
   return withRun(runId, async (client) => {
     await client.workflow.getHandle(runId).signal(pauseSignal);
-    say(`${runId}: pause requested (takes effect before the next step)`);
+    acknowledge(opts, { runId, paused: true }, `${runId}: pause requested (takes effect before the next step)`);
   });
 }
 
-export function resumeCommand(runId: string): Promise<void> {
+export function resumeCommand(runId: string, opts: { json?: boolean }): Promise<void> {
   return withRun(runId, async (client) => {
     await client.workflow.getHandle(runId).signal(resumeSignal);
-    say(`${runId}: resumed`);
+    acknowledge(opts, { runId, paused: false }, `${runId}: resumed`);
   });
 }
 
-export function hintCommand(runId: string, text: string): Promise<void> {
+export function hintCommand(runId: string, text: string, opts: { json?: boolean }): Promise<void> {
   if (!text.trim()) throw new UsageError('the hint is empty');
   return withRun(runId, async (client) => {
     await client.workflow.getHandle(runId).signal(hintSignal, text);
-    say(`${runId}: hint queued for the next observation`);
+    acknowledge(opts, { runId, hint: text }, `${runId}: hint queued for the next observation`);
   });
 }
 
@@ -77,8 +82,7 @@ export function cancelCommand(runId: string, opts: { forfeit?: boolean; json?: b
   const mode: CancelMode = opts.forfeit ? 'forfeit' : 'autosubmit';
   return withRun(runId, async (client) => {
     await client.workflow.getHandle(runId).executeUpdate(cancelUpdate, { args: [mode] });
-    if (opts.json) printJson({ runId, cancel: mode });
-    else say(`${runId}: cancelling (${mode === 'forfeit' ? 'forfeit, no score' : 'the workspace will be autosubmitted'})`);
+    acknowledge(opts, { runId, cancel: mode }, `${runId}: cancelling (${mode === 'forfeit' ? 'forfeit, no score' : 'the workspace will be autosubmitted'})`);
   });
 }
 
@@ -87,7 +91,6 @@ export function budgetCommand(runId: string, usdText: string, opts: { json?: boo
   if (!Number.isFinite(usd) || usd <= 0) throw new UsageError(`budget expects a positive number of dollars to add, got "${usdText}"`);
   return withRun(runId, async (client) => {
     const budget = await client.workflow.getHandle(runId).executeUpdate(addBudgetUpdate, { args: [usd] });
-    if (opts.json) printJson({ runId, budgetUsd: budget });
-    else say(`${runId}: budget is now $${budget.toFixed(2)}`);
+    acknowledge(opts, { runId, budgetUsd: budget }, `${runId}: budget is now $${budget.toFixed(2)}`);
   });
 }

@@ -79,9 +79,9 @@ program.command('export <runId>').description("write a finished run as MLGym's <
 program.command('import <traj>').description('turn an MLGym .traj into a replay file for --model replay:<file>').option('--out <file>', 'replay YAML to write (default <task>.replay.yaml beside the .traj)').option('--json', 'print JSON on stdout').action((file, o) => importCommand(file, o));
 program.command('status <runId>').description("a run's live status").option('--json', 'print JSON on stdout').action((id, o) => statusCommand(id, o));
 program.command('watch <runId>').description("follow a run's status until it ends").option('--interval <s>', 'seconds between updates', '2').option('--json', 'print one JSON line per update').action((id, o) => watchCommand(id, { ...o, intervalS: o.interval }));
-program.command('pause <runId>').description('pause a run before its next step').action((id) => pauseCommand(id));
-program.command('resume <runId>').description('resume a paused run').action((id) => resumeCommand(id));
-program.command('hint <runId> <text>').description("add a hint to the agent's next observation").action((id, text) => hintCommand(id, text));
+program.command('pause <runId>').description('pause a run before its next step').option('--json', 'print JSON on stdout').action((id, o) => pauseCommand(id, o));
+program.command('resume <runId>').description('resume a paused run').option('--json', 'print JSON on stdout').action((id, o) => resumeCommand(id, o));
+program.command('hint <runId> <text>').description("add a hint to the agent's next observation").option('--json', 'print JSON on stdout').action((id, text, o) => hintCommand(id, text, o));
 program.command('budget <runId> <usd>').description("add dollars to a run's model budget").option('--json', 'print JSON on stdout').action((id, usd, o) => budgetCommand(id, usd, o));
 program
   .command('cancel <runId>')
