@@ -1,6 +1,7 @@
 import { executeChild, isCancellation, proxyActivities, rootCause, upsertSearchAttributes, workflowInfo, WorkflowIdReusePolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { benchJobs, benchRun, benchRunId, failedRun } from '../lib/bench/jobs.js';
+import { BudgetPool } from '../lib/bench/budget.js';
 import { mapLimited } from '../lib/bench/limit.js';
 import type { BenchJob, BenchmarkResult, BenchRun, BenchSpec, Comparison } from '../lib/bench/types.js';
 import type { RunInput } from '../lib/run/types.js';
@@ -22,7 +23,9 @@ export async function benchmark(spec: BenchSpec): Promise<BenchmarkResult> {
   const benchId = workflowInfo().workflowId;
   upsertSearchAttributes([{ key: MlgymBenchId, value: benchId }, ...(spec.suite ? [{ key: MlgymSuite, value: spec.suite }] : [])]);
 
-  const runs = await mapLimited(benchJobs(spec), spec.concurrency, (job) => runOnce(benchId, spec, job));
+  const jobs = benchJobs(spec);
+  const pool = spec.totalBudgetUsd === undefined ? undefined : new BudgetPool(spec.totalBudgetUsd, jobs.length);
+  const runs = await mapLimited(jobs, spec.concurrency, (job) => runOnce(benchId, spec, job, pool));
   const scores = await scoreBenchmark(runs);
   const comparison: Comparison = spec.suite ? await compareWithPrevious({ suite: spec.suite, scores: scores.scores, noise: spec.noise }) : { previousBenchId: null, regressions: [] };
 
@@ -34,12 +37,16 @@ export async function benchmark(spec: BenchSpec): Promise<BenchmarkResult> {
  * One run under its stable id: the result of an earlier execution when it completed, else a child agentRun
  * (restarting one that failed or was terminated). A run that fails is recorded, not rethrown.
  */
-async function runOnce(benchId: string, spec: BenchSpec, job: BenchJob): Promise<BenchRun> {
+async function runOnce(benchId: string, spec: BenchSpec, job: BenchJob, pool: BudgetPool | undefined): Promise<BenchRun> {
   const runId = benchRunId(benchId, job);
   const finished = await finishedRun(runId);
-  if (finished) return benchRun(job, finished, true);
+  if (finished) {
+    pool?.spentBefore(finished.costUsd);
+    return benchRun(job, finished, true);
+  }
 
-  const input: RunInput = { runId, taskId: job.task, model: job.model, seed: job.seed, maxSteps: spec.maxSteps, keep: false, continueEvery: CONTINUE_EVERY, benchId, budgetUsd: spec.budgetUsd };
+  const budgetUsd = pool ? pool.reserve(spec.budgetUsd) : spec.budgetUsd;
+  const input: RunInput = { runId, taskId: job.task, model: job.model, seed: job.seed, maxSteps: spec.maxSteps, keep: false, continueEvery: CONTINUE_EVERY, benchId, budgetUsd };
   try {
     const result = await executeChild(agentRun, {
       workflowId: runId,
@@ -53,9 +60,11 @@ async function runOnce(benchId: string, spec: BenchSpec, job: BenchJob): Promise
       ],
       staticSummary: `${job.task} · ${job.model} · seed ${job.seed} · ${benchId}`,
     });
+    pool?.settle(budgetUsd ?? 0, result.costUsd);
     return benchRun(job, result, false);
   } catch (err) {
     if (isCancellation(err)) throw err;
+    pool?.settle(budgetUsd ?? 0, undefined);
     return failedRun(job, runId, rootCause(err) ?? String(err));
   }
 }

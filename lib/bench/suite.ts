@@ -28,6 +28,8 @@ export const SuiteConfig = z
     concurrency: z.number().int().min(1).default(4),
     /** Dollar budget per run. */
     budget_usd: z.number().nonnegative().optional(),
+    /** Dollar budget of the whole benchmark, shared by its runs. */
+    total_budget_usd: z.number().nonnegative().optional(),
     /** Noise band per task on its primary metric (default: 3 × the task's baseline_noise, else 1%). */
     noise: z.record(z.string(), z.number().nonnegative()).default({}),
   })
@@ -85,7 +87,7 @@ export function loadSuite(file: string): BenchSpec {
   if (!parsed.success) throw new ConfigError(file, parsed.error.issues.map((issue) => ({ path: formatPath(issue.path), message: describeIssue(issue) })));
   const suite = parsed.data;
   const { spec, problems } = checkSpec(
-    { suite: suite.name, tasks: suite.tasks, models: suite.models, seeds: suite.seeds, maxSteps: suite.max_steps, concurrency: suite.concurrency, budgetUsd: suite.budget_usd, noise: suite.noise },
+    { suite: suite.name, tasks: suite.tasks, models: suite.models, seeds: suite.seeds, maxSteps: suite.max_steps, concurrency: suite.concurrency, budgetUsd: suite.budget_usd, totalBudgetUsd: suite.total_budget_usd, noise: suite.noise },
     dirname(resolve(file)),
   );
   if (problems.length) throw new ConfigError(file, problems);

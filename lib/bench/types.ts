@@ -15,6 +15,8 @@ export interface BenchSpec {
   concurrency: number;
   /** Dollar budget per run. */
   budgetUsd?: number;
+  /** Dollar budget of the whole benchmark, shared by its runs (see lib/bench/budget.ts). */
+  totalBudgetUsd?: number;
   /** Noise band per task on its primary metric, instead of the default (3 × baseline noise, else 1%). */
   noise: Record<string, number>;
 }

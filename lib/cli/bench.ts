@@ -15,12 +15,13 @@ export interface BenchOptions {
   concurrency?: string;
   maxSteps?: string;
   budgetUsd?: string;
+  totalBudgetUsd?: string;
   benchId?: string;
   worker: boolean;
   json?: boolean;
 }
 
-const SPEC_FLAGS = ['tasks', 'models', 'seeds', 'concurrency', 'maxSteps', 'budgetUsd'] as const;
+const SPEC_FLAGS = ['tasks', 'models', 'seeds', 'concurrency', 'maxSteps', 'budgetUsd', 'totalBudgetUsd'] as const;
 const ID = /^[A-Za-z0-9_.-]+$/;
 
 /** The spec the flags describe: `--tasks a,b --models x,y --seeds N …`. */
@@ -30,8 +31,14 @@ export function specFromFlags(opts: BenchOptions): BenchSpec {
     if (!items.length) throw new UsageError(`--${flag} expects a comma-separated list (or give a suite file: mlgym bench <suite.yaml>)`);
     return items;
   };
-  const budgetUsd = opts.budgetUsd === undefined ? undefined : Number(opts.budgetUsd);
-  if (budgetUsd !== undefined && !(budgetUsd >= 0)) throw new UsageError(`--budget-usd expects a number >= 0, got "${opts.budgetUsd}"`);
+  const dollars = (flag: string, value: string | undefined) => {
+    if (value === undefined) return undefined;
+    const usd = Number(value);
+    if (!(usd >= 0)) throw new UsageError(`--${flag} expects a number >= 0, got "${value}"`);
+    return usd;
+  };
+  const budgetUsd = dollars('budget-usd', opts.budgetUsd);
+  const totalBudgetUsd = dollars('total-budget-usd', opts.totalBudgetUsd);
   const flags: BenchSpec = {
     tasks: list('tasks', opts.tasks),
     models: list('models', opts.models),
@@ -39,6 +46,7 @@ export function specFromFlags(opts: BenchOptions): BenchSpec {
     concurrency: parseIntFlag('concurrency', opts.concurrency ?? '4', 1),
     maxSteps: parseIntFlag('max-steps', opts.maxSteps ?? '50', 1),
     budgetUsd,
+    totalBudgetUsd,
     noise: {},
   };
   const { spec, problems } = checkSpec(flags, process.cwd());

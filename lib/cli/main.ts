@@ -58,6 +58,7 @@ program
   .option('--concurrency <n>', 'runs at once (default 4)')
   .option('--max-steps <n>', 'step limit per run (default 50)')
   .option('--budget-usd <usd>', 'model budget per run')
+  .option('--total-budget-usd <usd>', 'model budget of the whole benchmark, shared by its runs')
   .option('--bench-id <id>', 'benchmark id; an existing one reuses its finished runs')
   .option('--no-worker', 'do not start an in-process worker (use `mlgym worker`)')
   .option('--json', 'print the result as JSON on stdout')

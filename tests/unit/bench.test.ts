@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { BudgetPool } from '../../lib/bench/budget.js';
 import { benchJobs, benchRunId } from '../../lib/bench/jobs.js';
 import { mapLimited } from '../../lib/bench/limit.js';
 import { findRegressions, noiseBand } from '../../lib/bench/regression.js';
@@ -90,5 +91,49 @@ describe('regressions against the previous benchmark', () => {
   it('uses the 1% default band when a task has no rule', () => {
     expect(findRegressions([score('x', 'a', 99.5)], [score('x', 'a', 100)], {})).toEqual([]);
     expect(findRegressions([score('x', 'a', 98.9)], [score('x', 'a', 100)], {})).toHaveLength(1);
+  });
+});
+
+describe('a benchmark-wide budget pool', () => {
+  it('never promises more than the total, whatever the runs spend and in whatever order they finish', () => {
+    for (let trial = 0; trial < 200; trial++) {
+      let seed = trial + 1;
+      const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const total = 1 + rand() * 20;
+      const runs = 1 + Math.floor(rand() * 12);
+      const pool = new BudgetPool(total, runs);
+      const running: number[] = [];
+      let spent = 0;
+      let promised = 0;
+      for (let started = 0; started < runs || running.length; ) {
+        if (started < runs && (running.length === 0 || rand() < 0.5)) {
+          const allowance = pool.reserve(rand() < 0.3 ? rand() * 3 : undefined);
+          running.push(allowance);
+          promised += allowance;
+          started++;
+        } else {
+          const allowance = running.splice(Math.floor(rand() * running.length), 1)[0]!;
+          const used = rand() * allowance;
+          pool.settle(allowance, used);
+          spent += used;
+          promised -= allowance;
+        }
+        expect(spent + promised).toBeLessThanOrEqual(total + 1e-9);
+      }
+    }
+  });
+
+  it('shares equally, caps by the per-run budget and gives unspent money to later runs', () => {
+    const pool = new BudgetPool(10, 4);
+    expect(pool.reserve()).toBe(2.5);
+    expect(pool.reserve(1)).toBe(1);
+    pool.settle(2.5, 0.5); // 2 back
+    expect(pool.reserve()).toBeCloseTo((10 - 0.5 - 1) / 2);
+  });
+
+  it('counts runs of an earlier execution with what they spent', () => {
+    const pool = new BudgetPool(10, 2);
+    pool.spentBefore(4);
+    expect(pool.reserve()).toBe(6);
   });
 });
