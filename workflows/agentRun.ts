@@ -141,7 +141,7 @@ function status(input: RunInput, state: RunState): RunStatus {
     runId: input.runId,
     task: input.taskId,
     model: input.model,
-    status: state.cancel ? 'finishing' : state.paused ? 'paused' : 'running',
+    status: state.cancel ? 'finishing' : state.paused ? 'paused' : state.image ? 'running' : 'provisioning',
     step: state.step,
     maxSteps: input.maxSteps,
     costUsd: state.costUsd,

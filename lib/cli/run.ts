@@ -63,7 +63,7 @@ async function showProgress(handle: WorkflowHandle, finished: Promise<unknown>):
     if (done) break;
     const s = await handle.query(statusQuery).catch(() => undefined);
     if (!s) continue;
-    const line = `step ${s.step}/${s.maxSteps} · $${s.costUsd.toFixed(4)} · best ${s.primaryMetric} ${s.bestScore ?? '–'} · ${s.status} · ${s.lastAction.slice(0, 60)}`;
+    const line = s.status === 'provisioning' ? 'provisioning the container…' : `step ${s.step}/${s.maxSteps} · $${s.costUsd.toFixed(4)} · best ${s.primaryMetric} ${s.bestScore ?? '–'} · ${s.status} · ${s.lastAction.slice(0, 60)}`;
     if (line !== last) say(line);
     last = line;
   }

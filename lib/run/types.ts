@@ -45,7 +45,7 @@ export interface RunStatus {
   runId: string;
   task: string;
   model: string;
-  status: 'running' | 'paused' | 'finishing' | 'completed' | 'failed';
+  status: 'provisioning' | 'running' | 'paused' | 'finishing' | 'completed' | 'failed';
   step: number;
   maxSteps: number;
   costUsd: number;
