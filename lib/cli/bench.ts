@@ -2,10 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { checkSpec, loadSuite } from '../bench/suite.js';
 import type { BenchmarkResult, BenchSpec } from '../bench/types.js';
-import { connectWorker, namespace, TASK_QUEUE } from '../temporal/client.js';
-import { createWorker } from '../../worker.js';
+import { namespace, TASK_QUEUE } from '../temporal/client.js';
 import { showBenchProgress } from './benchProgress.js';
-import { connect, workflowUrl } from './connect.js';
+import { awaitResult, connect, workflowUrl } from './connect.js';
 import { EXIT, parseIntFlag, printJson, say, UsageError } from './output.js';
 
 export interface BenchOptions {
@@ -75,16 +74,7 @@ export async function benchCommand(suiteFile: string | undefined, opts: BenchOpt
 
   const finished = handle.result() as Promise<BenchmarkResult>;
   const progress = showBenchProgress(client, benchId, spec.tasks.length * spec.models.length * spec.seeds, finished);
-  let result: BenchmarkResult;
-  if (opts.worker) {
-    const worker = await createWorker(await connectWorker(server.address));
-    result = await worker.runUntil(finished);
-  } else {
-    say('waiting for a worker (`mlgym worker`) to run it');
-    result = await finished;
-  }
-  await progress;
-  await client.connection.close();
+  const result = await awaitResult(server, client, finished, opts.worker, progress);
 
   if (opts.json) printJson({ ...result, uiUrl: url ?? null });
   else report(result);

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { ensureServer, type ServerHandle } from '../temporal/server.js';
-import { connectClient } from '../temporal/client.js';
+import { connectClient, connectWorker } from '../temporal/client.js';
+import { createWorker } from '../../worker.js';
 import { say } from './output.js';
 
 /** Start or reuse the embedded dev server (unless TEMPORAL_ADDRESS is set) and connect a client. */
@@ -13,4 +14,22 @@ export async function connect(opts: { showUi?: boolean } = {}): Promise<{ server
 
 export function workflowUrl(server: ServerHandle, namespace: string, workflowId: string): string | undefined {
   return server.uiUrl ? `${server.uiUrl}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}` : undefined;
+}
+
+/**
+ * Wait for a workflow's result, running an in-process worker meanwhile (unless `useWorker` is false,
+ * when a separate `mlgym worker` runs it), with `progress` drawn until it ends; then close the client.
+ */
+export async function awaitResult<T>(server: ServerHandle, client: Client, finished: Promise<T>, useWorker: boolean, progress: Promise<void>): Promise<T> {
+  let result: T;
+  if (useWorker) {
+    const worker = await createWorker(await connectWorker(server.address));
+    result = await worker.runUntil(finished);
+  } else {
+    say('waiting for a worker (`mlgym worker`) to run it');
+    result = await finished;
+  }
+  await progress;
+  await client.connection.close();
+  return result;
 }

@@ -5,12 +5,11 @@ import { loadTask } from '../config/load.js';
 import { datasetsDir, taskFile } from '../home.js';
 import { newRunId } from '../run/ids.js';
 import type { RunInput, RunResult } from '../run/types.js';
-import { connectWorker, namespace, TASK_QUEUE } from '../temporal/client.js';
+import { namespace, TASK_QUEUE } from '../temporal/client.js';
 import { MlgymModel, MlgymStatus, MlgymTask } from '../temporal/searchAttributes.js';
 import type { WorkflowHandle } from '@temporalio/client';
-import { createWorker } from '../../worker.js';
 import { statusQuery } from '../../workflows/messages.js';
-import { connect, workflowUrl } from './connect.js';
+import { awaitResult, connect, workflowUrl } from './connect.js';
 import { EXIT, parseIntFlag, printJson, say, UsageError } from './output.js';
 import { listTaskIds } from './tasks.js';
 
@@ -99,17 +98,7 @@ export async function runCommand(taskId: string, opts: RunOptions): Promise<numb
   if (url) say(`  ${url}`);
 
   const finished = handle.result() as Promise<RunResult>;
-  const progress = showProgress(handle, finished);
-  let result: RunResult;
-  if (opts.worker) {
-    const worker = await createWorker(await connectWorker(server.address));
-    result = await worker.runUntil(finished);
-  } else {
-    say('waiting for a worker (`mlgym worker`) to run it');
-    result = await finished;
-  }
-  await progress;
-  await client.connection.close();
+  const result = await awaitResult(server, client, finished, opts.worker, showProgress(handle, finished));
 
   const summary = runSummary(result);
   if (opts.json) printJson({ ...summary, uiUrl: url ?? null });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../../lib/artifacts/store.js';
 import { loadTask } from '../../lib/config/load.js';
 import { datasetsDir, taskFile } from '../../lib/home.js';
@@ -6,15 +6,11 @@ import { readTrajectory } from '../../lib/run/records.js';
 import type { RunResult } from '../../lib/run/types.js';
 import { docker, labels } from '../../lib/sandbox/docker.js';
 import { execIn } from '../../lib/sandbox/exec.js';
-import { connectTest } from '../helpers/temporal.js';
+import { useTestTemporal } from '../helpers/temporal.js';
 import { runInput, startRun } from '../helpers/runs.js';
 
 describe('prisonersDilemma with the baseline agent, through the real server, worker and Docker', () => {
-  let t: Awaited<ReturnType<typeof connectTest>>;
-  beforeAll(async () => {
-    t = await connectTest();
-  });
-  afterAll(async () => t.close());
+  const t = useTestTemporal();
 
   it('submits the recorded baseline score and leaves no container behind', async () => {
     const task = loadTask(taskFile('prisonersDilemma'), datasetsDir);

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { benchmarkSchedule } from '../../lib/bench/schedule.js';
 import type { BenchmarkResult, BenchSpec } from '../../lib/bench/types.js';
 import { loadTask } from '../../lib/config/load.js';
@@ -12,7 +12,7 @@ import { docker, labels } from '../../lib/sandbox/docker.js';
 import type { ScoresInput } from '../../lib/scoring/input.js';
 import { computeVariantProfiles } from '../../lib/scoring/profiles.js';
 import { MlgymBenchId, MlgymRegression, MlgymSuite } from '../../lib/temporal/searchAttributes.js';
-import { connectTest } from '../helpers/temporal.js';
+import { useTestTemporal, type TestTemporal } from '../helpers/temporal.js';
 import { evaluateOnHost } from '../helpers/hostEvaluation.js';
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(3).toString('hex')}`;
@@ -49,17 +49,13 @@ function hostScore(taskId: string, strategy: string): number | null {
 }
 
 /** Run a benchmark to its end on a worker of its own, on `taskQueue`. */
-async function runBenchmark(t: Awaited<ReturnType<typeof connectTest>>, taskQueue: string, benchId: string, s: BenchSpec): Promise<BenchmarkResult> {
+async function runBenchmark(t: Omit<TestTemporal, 'close'>, taskQueue: string, benchId: string, s: BenchSpec): Promise<BenchmarkResult> {
   const worker = await t.worker(taskQueue);
   return worker.runUntil(async () => (await t.client.workflow.start('benchmark', { taskQueue, workflowId: benchId, args: [s] })).result());
 }
 
 describe('benchmark workflow through the real server, worker and Docker', () => {
-  let t: Awaited<ReturnType<typeof connectTest>>;
-  beforeAll(async () => {
-    t = await connectTest();
-  });
-  afterAll(async () => t.close());
+  const t = useTestTemporal();
 
   it('runs prisonersDilemma × baseline × 2 seeds as child runs with AUP, and a re-run reuses them', async () => {
     const queue = unique('bench');

@@ -1,22 +1,18 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../../lib/run/types.js';
 import { ArtifactStore } from '../../lib/artifacts/store.js';
 import { recordName, type ObservationRecord } from '../../lib/run/records.js';
-import { connectTest } from '../helpers/temporal.js';
+import { useTestTemporal } from '../helpers/temporal.js';
 import { runInput, startRun } from '../helpers/runs.js';
 
 const STEPS = Number(process.env.MLGYM_LONG_RUN_STEPS ?? 500);
 const EVERY = 100;
 
 describe('a long run continues as new with bounded history', () => {
-  let t: Awaited<ReturnType<typeof connectTest>>;
-  beforeAll(async () => {
-    t = await connectTest();
-  });
-  afterAll(async () => t.close());
+  const t = useTestTemporal();
 
   it(`runs ${STEPS} replayed steps across executions of at most ${EVERY} steps each and keeps its workspace`, async () => {
     const replay = join(mkdtempSync(join(tmpdir(), 'mlgym-long-')), 'long.yaml');

@@ -2,7 +2,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { WorkflowHandle } from '@temporalio/client';
 import { ArtifactStore } from '../../lib/artifacts/store.js';
 import { repoRoot } from '../../lib/home.js';
@@ -10,7 +10,7 @@ import { recordName } from '../../lib/run/records.js';
 import type { RunResult, RunStatus, TurnResult } from '../../lib/run/types.js';
 import { temporalCli } from '../../lib/temporal/server.js';
 import { statusQuery } from '../../workflows/messages.js';
-import { connectTest } from '../helpers/temporal.js';
+import { useTestTemporal } from '../helpers/temporal.js';
 import { runInput, startRun } from '../helpers/runs.js';
 
 /** The CLI in a child process, awaited asynchronously: the test process also runs the worker. */
@@ -34,11 +34,7 @@ async function waitFor(handle: WorkflowHandle, ok: (s: RunStatus) => boolean, wh
 }
 
 describe('steering a running run from the CLI', () => {
-  let t: Awaited<ReturnType<typeof connectTest>>;
-  beforeAll(async () => {
-    t = await connectTest();
-  });
-  afterAll(async () => t.close());
+  const t = useTestTemporal();
 
   it('pauses, takes a hint and more budget, resumes and cancels with an autosubmit', async () => {
     const replay = join(mkdtempSync(join(tmpdir(), 'mlgym-replay-')), 'slow.yaml');

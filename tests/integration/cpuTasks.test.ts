@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadTask, type LoadedTask } from '../../lib/config/load.js';
 import { datasetsDir, taskFile } from '../../lib/home.js';
 import type { RunResult } from '../../lib/run/types.js';
 import { docker, labels } from '../../lib/sandbox/docker.js';
 import { execIn } from '../../lib/sandbox/exec.js';
-import { connectTest } from '../helpers/temporal.js';
+import { useTestTemporal } from '../helpers/temporal.js';
 import { runInput, startRun } from '../helpers/runs.js';
 
 /**
@@ -59,11 +59,7 @@ async function copiesOf(containerId: string, file: string): Promise<string[]> {
 }
 
 describe('the CPU tasks with the baseline agent, through the real server, worker and Docker', () => {
-  let t: Awaited<ReturnType<typeof connectTest>>;
-  beforeAll(async () => {
-    t = await connectTest();
-  });
-  afterAll(async () => t.close());
+  const t = useTestTemporal();
 
   for (const id of Object.keys(secrets)) {
     it(`${id}: the baseline submits its recorded score, and no answers reach the agent's container`, async () => {

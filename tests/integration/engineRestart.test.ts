@@ -2,13 +2,13 @@ import { execSync, spawn } from 'node:child_process';
 import { mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../../lib/artifacts/store.js';
 import { recordName, type ObservationRecord } from '../../lib/run/records.js';
 import type { RunResult } from '../../lib/run/types.js';
 import { docker } from '../../lib/sandbox/docker.js';
 import { statusQuery } from '../../workflows/messages.js';
-import { connectTest } from '../helpers/temporal.js';
+import { useTestTemporal } from '../helpers/temporal.js';
 import { runInput, startRun } from '../helpers/runs.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -29,11 +29,7 @@ async function restartEngine(): Promise<void> {
 // Restarting the engine stops every container on the machine, so this runs only when asked:
 // MLGYM_ENGINE_CHAOS=1 npx vitest run tests/integration/engineRestart
 describe.runIf(process.env.MLGYM_ENGINE_CHAOS === '1')('a Docker engine restart in the middle of a run', () => {
-  let t: Awaited<ReturnType<typeof connectTest>>;
-  beforeAll(async () => {
-    t = await connectTest();
-  });
-  afterAll(async () => t.close());
+  const t = useTestTemporal();
 
   it('costs the command in flight, not the run or its workspace', async () => {
     const replay = join(mkdtempSync(join(tmpdir(), 'mlgym-engine-')), 'steps.yaml');

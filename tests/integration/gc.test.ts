@@ -1,20 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { docker, labels } from '../../lib/sandbox/docker.js';
 import { repoRoot } from '../../lib/home.js';
-import { connectTest } from '../helpers/temporal.js';
+import { useTestTemporal } from '../helpers/temporal.js';
 import { runInput, startRun } from '../helpers/runs.js';
 
 const mlgym = (...args: string[]) => spawnSync('node', [join(repoRoot, 'bin/mlgym.js'), ...args], { encoding: 'utf8' });
 
 describe('mlgym gc', () => {
-  let t: Awaited<ReturnType<typeof connectTest>>;
-  beforeAll(async () => {
-    t = await connectTest();
-  });
-  afterAll(async () => t.close());
+  const t = useTestTemporal();
 
   it('lists and removes the containers and volumes of unknown and finished runs', async () => {
     const tag = `gctest${randomBytes(3).toString('hex')}`;

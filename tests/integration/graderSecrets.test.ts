@@ -1,21 +1,17 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../../lib/artifacts/store.js';
 import { loadTask } from '../../lib/config/load.js';
 import { datasetsDir, taskFile } from '../../lib/home.js';
 import { recordName, type ObservationRecord } from '../../lib/run/records.js';
 import type { RunResult } from '../../lib/run/types.js';
-import { connectTest } from '../helpers/temporal.js';
+import { useTestTemporal } from '../helpers/temporal.js';
 import { runInput, startRun } from '../helpers/runs.js';
 
 describe("the test split's secrets stay out of the agent's reach", () => {
-  let t: Awaited<ReturnType<typeof connectTest>>;
-  beforeAll(async () => {
-    t = await connectTest();
-  });
-  afterAll(async () => t.close());
+  const t = useTestTemporal();
 
   it('an agent whose code reports what the grader holds during validate learns nothing of the test split', async () => {
     const { split_secrets: secrets } = loadTask(taskFile('prisonersDilemma'), datasetsDir);

@@ -1,11 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readCalls, totalSpend } from '../../lib/agent/ledger.js';
 import { ArtifactStore } from '../../lib/artifacts/store.js';
 import { readTrajectory } from '../../lib/run/records.js';
 import type { RunResult } from '../../lib/run/types.js';
 import { startFakeOpenAI, type FakeOpenAI, type Scripted } from '../helpers/fakeOpenAI.js';
 import { runInput, startRun } from '../helpers/runs.js';
-import { connectTest } from '../helpers/temporal.js';
+import { useTestTemporal } from '../helpers/temporal.js';
 
 const reply = (command: string, thought: string): Scripted => ({ reply: `${thought}\n\`\`\`\n${command}\n\`\`\``, usage: { prompt_tokens: 3000, completion_tokens: 200 } });
 
@@ -16,14 +16,12 @@ def row_strategy(history):
 EOF`;
 
 describe('LLM agents through the real server, worker, Docker and an OpenAI-compatible fake', () => {
-  let t: Awaited<ReturnType<typeof connectTest>>;
+  const t = useTestTemporal();
   let fake: FakeOpenAI | undefined;
-  beforeAll(async () => {
-    t = await connectTest();
+  beforeAll(() => {
     process.env.OPENAI_API_KEY = 'sk-fake';
   });
   afterEach(async () => fake?.close());
-  afterAll(async () => t.close());
 
   /** Start the fake model and point `openai:<model>` specs at it (the worker runs in this process). */
   async function model(script: Scripted[] | ((body: unknown, i: number) => Scripted)) {

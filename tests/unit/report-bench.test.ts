@@ -3,14 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { BenchmarkResult, BenchSpec } from '../../lib/bench/types.js';
 import { loadReplay } from '../../lib/agent/replay.js';
 import { ArtifactStore } from '../../lib/artifacts/store.js';
 import { repoRoot } from '../../lib/home.js';
 import { readTrajectory } from '../../lib/run/records.js';
 import { MlgymBenchId } from '../../lib/temporal/searchAttributes.js';
-import { connectTest } from '../helpers/temporal.js';
+import { useTestTemporal } from '../helpers/temporal.js';
 import { writeBenchmark } from '../helpers/reportFixtures.js';
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(3).toString('hex')}`;
@@ -20,14 +20,10 @@ function mlgym(env: Record<string, string>, ...args: string[]) {
 }
 
 describe('mlgym report <benchId> through the Temporal server', () => {
-  let t: Awaited<ReturnType<typeof connectTest>>;
+  const t = useTestTemporal();
   const started: string[] = [];
-  beforeAll(async () => {
-    t = await connectTest();
-  });
   afterAll(async () => {
     for (const id of started) await t.client.workflow.getHandle(id).terminate('test over').catch(() => undefined);
-    await t.close();
   });
 
   it('reports a running benchmark over the child runs it has started so far', async () => {
