@@ -5,6 +5,7 @@ code may run in the evaluation's process, and nothing it prints may pass for the
 """
 import importlib.util
 import json
+import math
 import os
 import sys
 
@@ -54,3 +55,21 @@ def load_agent_function(filename, function, signature, module_name=None):
     if not callable(getattr(module, function, None)):
         fail(f"{filename} does not define a function {function}({signature})")
     return getattr(module, function)
+
+
+def call_agent(function, *args):
+    """Call the agent's function; anything it raises (or an exit) ends the evaluation with a clear message."""
+    try:
+        return function(*args)
+    except (Exception, SystemExit) as exc:
+        fail(f"{function.__name__} raised {type(exc).__name__}: {exc}")
+
+
+def score_repeated_game(play):
+    """The games' evaluation: `play(row_strategy, seed)` with this split's seed; its mean payoff is the Score."""
+    if split() not in ("validation", "test"):
+        fail(f"unknown split {split()!r}")
+    score = play(load_agent_function("strategy.py", "row_strategy", "history"), int(secret("seed")))
+    if not math.isfinite(score):
+        fail("score is not a finite number")
+    report({"Score": round(score, 6)})

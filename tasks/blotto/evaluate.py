@@ -4,13 +4,12 @@ Runs in the grader container. MLGYM_WORKSPACE is the agent's workspace (read-onl
 'validation' or 'test'; each split has its own seed, in task.yaml's split_secrets. Every allocation is checked: a list or tuple
 of 6 non-negative integers summing to exactly 120.
 """
-import math
 import numbers
 import random
 
 import grading
 import target
-from grading import fail, load_agent_function, report
+from grading import fail
 
 
 ROUNDS = 10
@@ -50,10 +49,7 @@ def play(row_strategy, seed):
         opponent = target.pick_opponent()
         history = []
         for _ in range(ROUNDS):
-            try:
-                mine = row_strategy([(list(r), list(c)) for r, c in history])
-            except (Exception, SystemExit) as exc:
-                fail(f"row_strategy raised {type(exc).__name__}: {exc}")
+            mine = grading.call_agent(row_strategy, [(list(r), list(c)) for r, c in history])
             mine = check_allocation(mine)
             theirs = target.column_strategy(opponent, [(list(r), list(c)) for r, c in history])
             total += round_payoff(mine, theirs)
@@ -61,15 +57,5 @@ def play(row_strategy, seed):
     return total / (GAMES * ROUNDS)
 
 
-def main():
-    split = grading.split()
-    if split not in ("validation", "test"):
-        fail(f"unknown split {split!r}")
-    score = play(load_agent_function("strategy.py", "row_strategy", "history"), int(grading.secret("seed")))
-    if not math.isfinite(score):
-        fail("score is not a finite number")
-    report({"Score": round(score, 6)})
-
-
 if __name__ == "__main__":
-    main()
+    grading.score_repeated_game(play)
