@@ -3,11 +3,18 @@
 Importing this module keeps the real stdout for the result and points fd 1 at /dev/null: the agent's
 code may run in the evaluation's process, and nothing it prints may pass for the result.
 """
+import csv
 import importlib.util
 import json
 import math
+import numbers
 import os
+import random
 import sys
+
+# The repeated games: GAMES games of ROUNDS rounds per split.
+GAMES = 10_000
+ROUNDS = 10
 
 _RESULT = os.fdopen(os.dup(1), "w")
 os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
@@ -57,6 +64,23 @@ def load_agent_function(filename, function, signature, module_name=None):
     return getattr(module, function)
 
 
+def read_submission_csv(name):
+    """The stripped header and the rows of the workspace's CSV file `name`, or fail saying what is wrong."""
+    path = os.path.join(workspace(), name)
+    if not os.path.isfile(path):
+        fail(f"{name} not found in the workspace")
+    try:
+        with open(path, newline="") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            rows = list(reader)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        fail(f"{name} is not a readable CSV file: {exc}")
+    if not header:
+        fail(f"{name} is empty")
+    return [h.strip() for h in header], rows
+
+
 def call_agent(function, *args):
     """Call the agent's function; anything it raises (or an exit) ends the evaluation with a clear message."""
     try:
@@ -65,11 +89,35 @@ def call_agent(function, *args):
         fail(f"{function.__name__} raised {type(exc).__name__}: {exc}")
 
 
-def score_repeated_game(play):
-    """The games' evaluation: `play(row_strategy, seed)` with this split's seed; its mean payoff is the Score."""
+def binary_move(move):
+    """A 0-or-1 move (any integer type, not a bool), or fail saying what the strategy returned."""
+    if isinstance(move, bool) or not isinstance(move, numbers.Integral) or move not in (0, 1):
+        fail(f"row_strategy must return 0 or 1, returned {move!r}"[:300])
+    return int(move)
+
+
+def play_repeated_game(row_strategy, seed, target, check_move, payoff, view):
+    """Mean payoff per round of the agent's row_strategy over GAMES games of ROUNDS rounds, each against an
+    opponent target.py picks. `view(history)` is what both players see; `check_move` vets the agent's move."""
+    random.seed(seed)
+    total = 0
+    for _ in range(GAMES):
+        opponent = target.pick_opponent()
+        history = []
+        for _ in range(ROUNDS):
+            mine = check_move(call_agent(row_strategy, view(history)))
+            theirs = target.column_strategy(opponent, view(history))
+            total += payoff(mine, theirs)
+            history.append((mine, theirs))
+    return total / (GAMES * ROUNDS)
+
+
+def score_repeated_game(target, check_move, payoff, view=list):
+    """The games' evaluation: the agent's row_strategy played with this split's seed; its mean payoff is the Score."""
     if split() not in ("validation", "test"):
         fail(f"unknown split {split()!r}")
-    score = play(load_agent_function("strategy.py", "row_strategy", "history"), int(secret("seed")))
+    row_strategy = load_agent_function("strategy.py", "row_strategy", "history")
+    score = play_repeated_game(row_strategy, int(secret("seed")), target, check_move, payoff, view)
     if not math.isfinite(score):
         fail("score is not a finite number")
     report({"Score": round(score, 6)})

@@ -3,36 +3,17 @@
 Runs in the grader container. MLGYM_WORKSPACE is the agent's workspace (read-only), MLGYM_SPLIT is
 'validation' or 'test'; each split has its own seed, in task.yaml's split_secrets.
 """
-import numbers
-import random
-
 import grading
 import target
-from grading import fail
 
 
-ROUNDS = 10
-GAMES = 10_000
 # Payoff to the row player for (row_move, column_move).
 PAYOFF = {(0, 0): 2, (1, 1): 1, (0, 1): 0, (1, 0): 0}
 
 
-def play(row_strategy, seed):
-    random.seed(seed)
-    total = 0
-    for _ in range(GAMES):
-        opponent = target.pick_opponent()
-        history = []
-        for _ in range(ROUNDS):
-            move = grading.call_agent(row_strategy, list(history))
-            if isinstance(move, bool) or not isinstance(move, numbers.Integral) or move not in (0, 1):
-                fail(f"row_strategy must return 0 or 1, returned {move!r}"[:300])
-            move = int(move)
-            theirs = target.column_strategy(opponent, list(history))
-            total += PAYOFF[(move, theirs)]
-            history.append((move, theirs))
-    return total / (GAMES * ROUNDS)
+def payoff(mine, theirs):
+    return PAYOFF[(mine, theirs)]
 
 
 if __name__ == "__main__":
-    grading.score_repeated_game(play)
+    grading.score_repeated_game(target, grading.binary_move, payoff)

@@ -25,20 +25,10 @@ def read_answers():
         return [(int(row["label"]), row["split"]) for row in csv.DictReader(f)]
 
 
-def read_labels(path, expected):
+def read_labels(expected):
     """The submitted labels as ints, or fail saying what is wrong."""
-    if not os.path.isfile(path):
-        fail(f"{SUBMISSION} not found in the workspace")
-    try:
-        with open(path, newline="") as f:
-            reader = csv.reader(f)
-            header = next(reader, None)
-            rows = [row for row in reader if row]
-    except (UnicodeDecodeError, csv.Error) as exc:
-        fail(f"{SUBMISSION} is not a readable CSV file: {exc}")
-    if not header:
-        fail(f"{SUBMISSION} is empty")
-    header = [h.strip() for h in header]
+    header, rows = grading.read_submission_csv(SUBMISSION)
+    rows = [row for row in rows if row]
     if "label" not in header:
         fail(f"{SUBMISSION} needs a column named label (found: {', '.join(header)[:200]})")
     column = header.index("label")
@@ -63,8 +53,7 @@ def main():
     if split not in ("validation", "test"):
         fail(f"unknown split {split!r}")
     answers = read_answers()
-    workspace = grading.workspace()
-    labels = read_labels(os.path.join(workspace, SUBMISSION), len(answers))
+    labels = read_labels(len(answers))
     scored = [predicted == truth for predicted, (truth, s) in zip(labels, answers) if s == split]
     report({"accuracy": round(sum(scored) / len(scored), 6)})
 

@@ -24,20 +24,9 @@ def read_answers():
         return {int(row["Id"]): (float(row["SalePrice"]), row["split"]) for row in csv.DictReader(f)}
 
 
-def read_submission(path, answers):
+def read_submission(answers):
     """{Id: predicted price} for exactly the Ids in `answers`, or fail saying what is wrong."""
-    if not os.path.isfile(path):
-        fail(f"{SUBMISSION} not found in the workspace")
-    try:
-        with open(path, newline="") as f:
-            reader = csv.reader(f)
-            header = next(reader, None)
-            rows = list(reader)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        fail(f"{SUBMISSION} is not a readable CSV file: {exc}")
-    if not header:
-        fail(f"{SUBMISSION} is empty")
-    header = [h.strip() for h in header]
+    header, rows = grading.read_submission_csv(SUBMISSION)
     missing = [c for c in ("Id", "SalePrice") if c not in header]
     if missing:
         fail(f"{SUBMISSION} needs the columns Id and SalePrice; missing {', '.join(missing)} (found: {', '.join(header)[:200]})")
@@ -86,8 +75,7 @@ def main():
     if split not in ("validation", "test"):
         fail(f"unknown split {split!r}")
     answers = read_answers()
-    workspace = grading.workspace()
-    predictions = read_submission(os.path.join(workspace, SUBMISSION), answers)
+    predictions = read_submission(answers)
     pairs = [(price, predictions[rid]) for rid, (price, s) in answers.items() if s == split]
     r2, rmse = scores(pairs)
     if not (math.isfinite(r2) and math.isfinite(rmse)):
