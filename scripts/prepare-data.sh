@@ -12,16 +12,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export MLGYM_HOME="${MLGYM_HOME:-$PWD/.mlgym}"
 mkdir -p "$MLGYM_HOME" datasets/local
-log() { printf '[prepare-data] %s\n' "$*" >&2; }
-die() { printf '[prepare-data] error: %s\n' "$*" >&2; exit 1; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi; }
-
-apt_updated=0
-apt_install() {
-  [ -r /etc/debian_version ] || return 1
-  if [ "$apt_updated" = 0 ]; then as_root apt-get update -qq >>"$MLGYM_HOME/apt.log" 2>&1 || return 1; apt_updated=1; fi
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >>"$MLGYM_HOME/apt.log" 2>&1
-}
+LOG_TAG=prepare-data
+# shellcheck source=scripts/shell-helpers.sh
+. scripts/shell-helpers.sh
 
 stamp=$(sha256sum scripts/prepare-data.sh | cut -c1-16)
 # prepared NAME FILE... : the stamp of NAME matches and every FILE exists
@@ -47,7 +40,7 @@ HOUSE_ANSWERS=tasks/regressionKaggleHousePrice/answers.csv
 if ! prepared housePrice "$HOUSE/train.csv" "$HOUSE/validation.csv" "$HOUSE/test.csv" "$HOUSE_ANSWERS"; then
   if ! Rscript -e 'stopifnot(requireNamespace("modeldata", quietly = TRUE))' >/dev/null 2>&1; then
     log "installing Debian's r-cran-modeldata (the Ames housing data, and R to read it)"
-    apt_install r-cran-modeldata || die "cannot install r-cran-modeldata (apt-get install r-cran-modeldata); see $MLGYM_HOME/apt.log"
+    apt_install --no-install-recommends r-cran-modeldata || die "cannot install r-cran-modeldata (apt-get install r-cran-modeldata); see $MLGYM_HOME/apt.log"
   fi
   log "converting the Ames housing data into $HOUSE"
   Rscript -e 'write.csv(modeldata::ames, commandArgs(TRUE)[1], row.names = FALSE)' "$tmp/ames.csv" >/dev/null 2>&1 \
@@ -113,7 +106,7 @@ FM_SOURCE=/usr/share/datasets/fashion-mnist
 if ! prepared fashion_mnist "$FM/train_images.npy" "$FM/train_labels.npy" "$FM/test_images.npy" "$FM_ANSWERS"; then
   if [ ! -f "$FM_SOURCE/t10k-labels-idx1-ubyte.gz" ]; then
     log "installing Debian's dataset-fashion-mnist"
-    apt_install dataset-fashion-mnist || die "cannot install dataset-fashion-mnist (apt-get install dataset-fashion-mnist); see $MLGYM_HOME/apt.log"
+    apt_install --no-install-recommends dataset-fashion-mnist || die "cannot install dataset-fashion-mnist (apt-get install dataset-fashion-mnist); see $MLGYM_HOME/apt.log"
   fi
   log "converting Fashion-MNIST into $FM"
   python3 - "$FM_SOURCE" "$FM" "$FM_ANSWERS" <<'PY'

@@ -6,16 +6,9 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 export MLGYM_HOME="${MLGYM_HOME:-$ROOT/.mlgym}"
 mkdir -p "$MLGYM_HOME"
-log() { printf '[setup] %s\n' "$*" >&2; }
-die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi; }
-
-apt_updated=0
-apt_install() {
-  [ -r /etc/debian_version ] || return 1
-  if [ "$apt_updated" = 0 ]; then as_root apt-get update -qq >>"$MLGYM_HOME/apt.log" 2>&1 || return 1; apt_updated=1; fi
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >>"$MLGYM_HOME/apt.log" 2>&1
-}
+LOG_TAG=setup
+# shellcheck source=scripts/shell-helpers.sh
+. scripts/shell-helpers.sh
 
 # 1. npm dependencies (re-installed when package-lock.json changes)
 lock_hash=$(sha256sum package-lock.json | cut -c1-16)
