@@ -6,14 +6,13 @@ import { llmTurn } from '../lib/agent/turn.js';
 import type { ArtifactStore } from '../lib/artifacts/store.js';
 import { ConfigError } from '../lib/config/load.js';
 import { recordName } from '../lib/run/records.js';
-import type { TurnResult } from '../lib/run/types.js';
+import type { TaskRef, TurnResult } from '../lib/run/types.js';
 import { commandDocs } from '../lib/tools/registry.js';
 import { taskOrFail, type ActivityDeps } from './context.js';
 import { withHeartbeat } from './heartbeat.js';
 
-export interface AgentTurnInput {
+export interface AgentTurnInput extends TaskRef {
   runId: string;
-  taskId: string;
   model: string;
   step: number;
   maxSteps: number;
@@ -33,8 +32,9 @@ function orConfigFailure<T>(load: () => T): T {
 }
 
 /** The next action of the run's agent: baseline, replay or an LLM. */
-async function decide(store: ArtifactStore, { runId, taskId, model, step, maxSteps, hints, budgetUsd }: AgentTurnInput): Promise<TurnResult> {
-  const task = taskOrFail(taskId);
+async function decide(store: ArtifactStore, input: AgentTurnInput): Promise<TurnResult> {
+  const { runId, model, step, maxSteps, hints, budgetUsd } = input;
+  const task = taskOrFail(input);
   const agent = orConfigFailure(() => resolveAgentSpec(model));
   if (agent.kind === 'baseline') return withHints(baselineTurn(task, step), hints);
   if (agent.kind === 'replay') return withHints(replayTurn(orConfigFailure(() => loadReplay(agent.file)), step), hints);

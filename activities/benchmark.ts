@@ -2,6 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type WorkflowExecutionInfo } from '@temporalio/client';
 import { findRegressions, type NoiseRule } from '../lib/bench/regression.js';
 import type { BenchmarkResult, BenchRun, BenchScores, Comparison, TaskModelScore } from '../lib/bench/types.js';
+import type { DataVariant } from '../lib/config/schema.js';
 import type { RunResult } from '../lib/run/types.js';
 import { computeVariantProfiles } from '../lib/scoring/profiles.js';
 import { bestOf, runBestAttempt, runLastSubmission, scoresFromRuns, type TaskScoring } from '../lib/scoring/runs.js';
@@ -20,8 +21,8 @@ export async function finishedRun(runId: string): Promise<RunResult | null> {
 }
 
 /** Score each run on its task's primary metric, take the best per task × model, and compute AUP for both variants. */
-export async function scoreBenchmark(runs: BenchRun[]): Promise<BenchScores> {
-  const tasks = Object.fromEntries([...new Set(runs.map((r) => r.task))].map((id) => [id, taskScoring(id)]));
+export async function scoreBenchmark(runs: BenchRun[], data?: DataVariant): Promise<BenchScores> {
+  const tasks = Object.fromEntries([...new Set(runs.map((r) => r.task))].map((id) => [id, taskScoring(id, data)]));
   const scored = runs.map((run) => {
     const { attempts, ...rest } = run;
     return { ...rest, bestAttempt: runBestAttempt(run, tasks[run.task]!), submission: runLastSubmission(run, tasks[run.task]!) };
@@ -36,11 +37,11 @@ export async function scoreBenchmark(runs: BenchRun[]): Promise<BenchScores> {
   return { runs: scored, scores, aup: { tauMax: profiles.tauMax, bestAttempt: profiles.bestAttempt.aup, bestSubmission: profiles.bestSubmission.aup } };
 }
 
-function taskScoring(taskId: string): TaskScoring {
-  const task = taskOrFail(taskId);
+function taskScoring(taskId: string, data: DataVariant | undefined): TaskScoring {
+  const task = taskOrFail({ taskId, data });
   const { direction } = task.metrics.find((m) => m.name === task.primary_metric)!;
   const baseline = task.baseline_scores[0]?.[task.primary_metric];
-  if (baseline === undefined) throw ApplicationFailure.nonRetryable(`task "${taskId}" has no baseline score for ${task.primary_metric}: AUP needs one`, 'ConfigError');
+  if (baseline === undefined) throw ApplicationFailure.nonRetryable(`task "${taskId}" has no baseline score for ${task.primary_metric}: AUP needs one${data === 'fixture' ? ' (fixture_baseline_scores)' : ''}`, 'ConfigError');
   return { direction, baseline, primaryMetric: task.primary_metric };
 }
 
@@ -68,6 +69,6 @@ export async function compareWithPrevious({ suite, scores, noise }: CompareInput
 }
 
 function noiseRule(taskId: string, band: number | undefined): NoiseRule {
-  const task = taskOrFail(taskId);
+  const task = taskOrFail({ taskId });
   return { band, baselineNoise: task.baseline_noise[task.primary_metric] };
 }

@@ -1,13 +1,12 @@
 import { gradeWorkspace, type GradeOutcome, type Split } from '../lib/sandbox/grader.js';
 import { recordName, type ObservationRecord } from '../lib/run/records.js';
-import type { Attempt, AttemptKind } from '../lib/run/types.js';
+import type { Attempt, AttemptKind, TaskRef } from '../lib/run/types.js';
 import { taskOrFail, type ActivityDeps } from './context.js';
 import { withHeartbeat } from './heartbeat.js';
 import type { LoadedTask } from '../lib/config/load.js';
 
-export interface GradeInput {
+export interface GradeInput extends TaskRef {
   runId: string;
-  taskId: string;
   step: number;
   image: string;
 }
@@ -49,9 +48,10 @@ export function toAttempt(step: number, kind: AttemptKind, scored: GradeOutcome 
  * MLGym's meaning.
  */
 export function makeGrade({ store }: ActivityDeps, kind: AttemptKind) {
-  return async function grade({ runId, taskId, step, image }: GradeInput): Promise<Attempt> {
+  return async function grade(input: GradeInput): Promise<Attempt> {
+    const { runId, step, image } = input;
     return store.once(runId, recordName.attempt(step), async () => {
-      const task = taskOrFail(taskId);
+      const task = taskOrFail(input);
       const shownSplit: Split = kind === 'submit' ? 'test' : task.validate_shows;
       const splits: Split[] = shownSplit === 'test' ? ['test'] : ['validation', 'test'];
       const outcomes = await withHeartbeat(() => gradeWorkspace(runId, step, image, task, splits));

@@ -1,5 +1,5 @@
 import { defaultDeps, type ActivityDeps } from './context.js';
-import { makeProvision, makeSnapshot } from './provision.js';
+import { makeProvision, makeSnapshot, reserveGpus } from './provision.js';
 import { makeAgentTurn } from './agentTurn.js';
 import { makeToolExec } from './toolExec.js';
 import { makeGrade } from './grade.js';
@@ -9,6 +9,7 @@ import { compareWithPrevious, finishedRun, scoreBenchmark } from './benchmark.js
 
 export function createActivities(deps: ActivityDeps = defaultDeps()) {
   return {
+    reserveGpus,
     provision: makeProvision(deps),
     snapshot: makeSnapshot(deps),
     agentTurn: makeAgentTurn(deps),

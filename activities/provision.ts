@@ -3,13 +3,12 @@ import { ensureAgentContainer, fillWorkspace, startExistingAgentContainer } from
 import { archiveWorkspace, restoreWorkspace } from '../lib/sandbox/snapshot.js';
 import type { ArtifactStore } from '../lib/artifacts/store.js';
 import { recordName } from '../lib/run/records.js';
-import type { ProvisionResult } from '../lib/run/types.js';
-import { taskOrFail, type ActivityDeps } from './context.js';
+import type { ProvisionResult, TaskRef } from '../lib/run/types.js';
+import { dataOrFail, gpusOrFail, taskOrFail, type ActivityDeps } from './context.js';
 import { withHeartbeat } from './heartbeat.js';
 
-export interface ProvisionInput {
+export interface ProvisionInput extends TaskRef {
   runId: string;
-  taskId: string;
   model: string;
 }
 
@@ -19,10 +18,13 @@ const SNAPSHOT = 'snapshots/workspace.tar';
  * The run's container, whatever happened to it: running → as is; stopped → started; gone → created
  * again, its workspace restored from the latest snapshot (or filled fresh if there is none).
  */
-export async function ensureRunContainer(store: ArtifactStore, { runId, taskId, model }: ProvisionInput): Promise<ProvisionResult> {
-  const task = taskOrFail(taskId);
+export async function ensureRunContainer(store: ArtifactStore, input: ProvisionInput): Promise<ProvisionResult> {
+  const { runId, model } = input;
+  const task = taskOrFail(input);
+  dataOrFail(task);
   const image = await ensureTaskImage(task, (line) => void store.log(runId, `[build] ${line}`));
-  const container = await ensureAgentContainer({ runId, image, task, model });
+  const gpuIds = await gpusOrFail(runId, task.resources.gpus);
+  const container = await ensureAgentContainer({ runId, image, task, model, gpuIds });
   if (container.freshVolume) {
     const snapshot = await store.readBuffer(runId, SNAPSHOT);
     if (snapshot) await restoreWorkspace(container.id, snapshot);
@@ -44,6 +46,16 @@ export function makeProvision({ store }: ActivityDeps) {
     await store.writeJson(input.runId, recordName.provision, result);
     return result;
   };
+}
+
+export interface ReserveGpusInput {
+  runId: string;
+  count: number;
+}
+
+/** Lease GPUs of this host for the run before provisioning; retried (the run waits) while they are taken. */
+export async function reserveGpus({ runId, count }: ReserveGpusInput): Promise<string[]> {
+  return withHeartbeat(() => gpusOrFail(runId, count));
 }
 
 export interface SnapshotInput {

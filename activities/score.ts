@@ -1,11 +1,10 @@
 import { bestAttempt, exitStatus, mlgymResults } from '../lib/run/score.js';
 import { recordName } from '../lib/run/records.js';
-import type { Attempt, ExitReason, RunResult } from '../lib/run/types.js';
+import type { Attempt, ExitReason, RunResult, TaskRef } from '../lib/run/types.js';
 import { taskOrFail, type ActivityDeps } from './context.js';
 
-export interface ScoreInput {
+export interface ScoreInput extends TaskRef {
   runId: string;
-  taskId: string;
   model: string;
   steps: number;
   costUsd: number;
@@ -17,7 +16,7 @@ export interface ScoreInput {
 /** Compute the run's result (best attempt, submission, exit status) and store it with MLGym's results.json. */
 export function makeScore({ store }: ActivityDeps) {
   return async function score(input: ScoreInput): Promise<RunResult> {
-    const task = taskOrFail(input.taskId);
+    const task = taskOrFail(input);
     const direction = task.metrics.find((m) => m.name === task.primary_metric)!.direction;
     const final = input.attempts.filter((a) => a.kind === 'submit').at(-1) ?? null;
     const status = exitStatus(final, input.endedBy);

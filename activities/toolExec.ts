@@ -1,7 +1,7 @@
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import { runInSession, type CommandResult } from '../lib/sandbox/session.js';
 import { recordName, type ObservationRecord } from '../lib/run/records.js';
-import type { ToolResult } from '../lib/run/types.js';
+import type { TaskRef, ToolResult } from '../lib/run/types.js';
 import { taskOrFail, type ActivityDeps } from './context.js';
 import { runContainer } from './provision.js';
 import { runHostTool } from '../lib/tools/host.js';
@@ -9,9 +9,8 @@ import { prepareCommand } from '../lib/tools/prepare.js';
 import { commandTimeoutS } from '../lib/tools/timeouts.js';
 import { withHeartbeat } from './heartbeat.js';
 
-export interface ToolExecInput {
+export interface ToolExecInput extends TaskRef {
   runId: string;
-  taskId: string;
   model: string;
   step: number;
   command: string;
@@ -35,14 +34,15 @@ export function observationText(result: CommandResult, timeoutS: number): string
  * worker crash) re-attaches to the same command instead of starting it again.
  */
 export function makeToolExec({ store }: ActivityDeps) {
-  return async function toolExec({ runId, taskId, model, step, command }: ToolExecInput): Promise<ToolResult> {
+  return async function toolExec(input: ToolExecInput): Promise<ToolResult> {
+    const { runId, step, command } = input;
     const record = await store.once<ObservationRecord>(runId, recordName.observation(step), async () => {
       const hostObservation = await runHostTool(command, { runId, store });
       if (hostObservation !== undefined) return { step, observation: hostObservation };
       const prepared = prepareCommand(command);
       if ('refusal' in prepared) return { step, observation: prepared.refusal };
-      const timeoutS = commandTimeoutS(prepared.command, taskOrFail(taskId));
-      const containerId = await withHeartbeat(() => runContainer(store, { runId, taskId, model }));
+      const timeoutS = commandTimeoutS(prepared.command, taskOrFail(input));
+      const containerId = await withHeartbeat(() => runContainer(store, input));
       const key = `step-${step}`;
       let result = await runInSession(containerId, key, prepared.command, { timeoutS, waitS: POLL_S, capChars: OUTPUT_CAP });
       if (!result.started) await store.log(runId, `step ${step}: re-attached to ${key} (attempt ${activityInfo().attempt})`);

@@ -23,7 +23,7 @@ export interface ProvisioningResult {
 
 export async function measureProvisioning(env: BenchEnv, tries: number): Promise<ProvisioningResult> {
   const { provision } = createActivities();
-  await ensureTaskImage(taskOrFail(TASK), () => {});
+  await ensureTaskImage(taskOrFail({ taskId: TASK }), () => {});
   const provisionMs: number[] = [];
   const teardownMs: number[] = [];
   for (let i = 0; i < tries; i++) {
@@ -35,7 +35,7 @@ export async function measureProvisioning(env: BenchEnv, tries: number): Promise
   // A scratch environment: the task's image definition with a requirements file no image has seen.
   const dir = mkdtempSync(join(mlgymHome(), 'build-'));
   writeFileSync(join(dir, 'requirements.txt'), `# bench ${randomBytes(8).toString('hex')}\n`);
-  const scratch = { ...taskOrFail(TASK), dir, requirements_path: 'requirements.txt' };
+  const scratch = { ...taskOrFail({ taskId: TASK }), dir, requirements_path: 'requirements.txt' };
   const cold = await timed(() => ensureTaskImage(scratch, () => {}));
   const cached = await timed(() => ensureTaskImage(scratch, () => {}));
   await docker().getImage(cold.value).remove({ force: true });

@@ -7,6 +7,7 @@
 #   datasets/local/fashion_mnist/   train_images.npy, train_labels.npy, test_images.npy: Fashion-MNIST
 #                                   from dataset-fashion-mnist (MIT/Expat), for the agent's workspace
 #   tasks/imageClassificationFMnist/answers.csv     its test labels, split validation/test (grader only)
+#   datasets/fixtures/<name>/, <name>.private/       the generated fixtures (`mlgym fixtures`)
 # A stamp per data set (the hash of this script) skips the work when it is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -161,4 +162,8 @@ PY
   echo "$stamp" > datasets/local/.fashion_mnist.prepared
   check_digest fashion_mnist 24f514d3f444ae99 "$FM/train_images.npy" "$FM/train_labels.npy" "$FM/test_images.npy" "$FM_ANSWERS"
 fi
+# 3. The fixtures of the GPU-scale tasks' datasets (datasets/*.yaml with a `fixture`): small generated
+#    stand-ins with the real data's layout, for --data fixture. Each generator runs in mlgym-base;
+#    a stamp skips the unchanged ones.
+node bin/mlgym.js fixtures || die "generating the fixture data sets failed (node bin/mlgym.js fixtures)"
 log "data ready"

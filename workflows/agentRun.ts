@@ -14,7 +14,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { Attempt, ExitReason, RunInput, RunResult, RunState, RunStatus, TurnResult } from '../lib/run/types.js';
+import type { Attempt, ExitReason, RunInput, RunResult, RunState, RunStatus, TaskRef, TurnResult } from '../lib/run/types.js';
 import { MlgymBestScore, MlgymStatus } from '../lib/temporal/searchAttributes.js';
 import { addBudgetUpdate, cancelUpdate, hintSignal, pauseSignal, resumeSignal, statusQuery } from './messages.js';
 
@@ -31,21 +31,25 @@ function activitiesFor(input: RunInput) {
   const { agentTurn } = proxyActivities<Activities>(options('15m', 20));
   const { validate, submit } = proxyActivities<Activities>(options('2h', 10));
   const { score, teardown } = proxyActivities<Activities>(options('5m', 10));
+  /** Waits as long as the host's GPUs are taken by other runs. */
+  const { reserveGpus } = proxyActivities<Activities>({ startToCloseTimeout: '1m', heartbeatTimeout, retry: { ...retry, maximumInterval: '30s', nonRetryableErrorTypes: ['GpuConfigError'] } });
   /** Commands run until their own timeout; the summary shows the command in the Web UI. */
   const toolExec = (command: string) => proxyActivities<Activities>({ ...options('26h'), summary: command.split('\n')[0]!.slice(0, 120) }).toolExec;
-  return { provision, snapshot, agentTurn, validate, submit, score, teardown, toolExec };
+  return { reserveGpus, provision, snapshot, agentTurn, validate, submit, score, teardown, toolExec };
 }
 
 const SNAPSHOT_EVERY = 10;
 
 /** One durable run of an agent on a task: provision → (agent turn → tool exec)* → submit → score → teardown. */
 export async function agentRun(input: RunInput): Promise<RunResult> {
-  const { runId, taskId, model } = input;
-  const { provision, snapshot, submit, score, teardown } = activitiesFor(input);
+  const { runId, model } = input;
+  const task = taskRef(input);
+  const { reserveGpus, provision, snapshot, submit, score, teardown } = activitiesFor(input);
   const state: RunState = input.state ?? newState(input);
   listenForControls(input, state);
   if (!input.state) {
-    const { image, primaryMetric, direction } = await provision({ runId, taskId, model });
+    if (input.gpus) await reserveGpus({ runId, count: input.gpus });
+    const { image, primaryMetric, direction } = await provision({ runId, ...task, model });
     Object.assign(state, { image, primaryMetric, direction });
   }
   const stepsAtStart = state.step;
@@ -70,9 +74,9 @@ export async function agentRun(input: RunInput): Promise<RunResult> {
 
     if (endedBy !== 'submit' && endedBy !== 'exit_forfeit') {
       // Autosubmit: evaluate the workspace as it is.
-      recordAttempt(state, await submit({ runId, taskId, step: state.step, image: state.image }));
+      recordAttempt(state, await submit({ runId, ...task, step: state.step, image: state.image }));
     }
-    const result = await score({ runId, taskId, model, steps: state.step, costUsd: state.costUsd, attempts: state.attempts, endedBy });
+    const result = await score({ runId, ...task, model, steps: state.step, costUsd: state.costUsd, attempts: state.attempts, endedBy });
     await teardown({ runId, keep: input.keep });
     upsertSearchAttributes([{ key: MlgymStatus, value: result.status }]);
     setCurrentDetails(`**${result.exitStatus}** after ${result.steps} steps, $${result.costUsd.toFixed(4)}`);
@@ -87,6 +91,11 @@ export async function agentRun(input: RunInput): Promise<RunResult> {
   }
 }
 
+/** The task and how this run uses it, for every activity that loads the task. */
+function taskRef({ taskId, data, gpus }: RunInput): TaskRef {
+  return { taskId, data, gpus };
+}
+
 /** A new run's state; image, primary metric and direction are filled in by provisioning. */
 function newState(input: RunInput): RunState {
   return { step: 0, costUsd: 0, budgetUsd: input.budgetUsd ?? 0, attempts: [], image: '', primaryMetric: '', direction: 'max', hints: [], lastAction: '', paused: false };
@@ -94,13 +103,14 @@ function newState(input: RunInput): RunState {
 
 /** One agent turn and its effect. Returns how the run ends, if it does. */
 async function takeStep(input: RunInput, state: RunState): Promise<ExitReason | 'submit' | undefined> {
-  const { runId, taskId, model } = input;
+  const { runId, model } = input;
+  const task = taskRef(input);
   const { agentTurn, validate, submit, toolExec } = activitiesFor(input);
   const step = state.step;
   const hints = state.hints.splice(0);
   let turn: TurnResult;
   try {
-    turn = await agentTurn({ runId, taskId, model, step, maxSteps: input.maxSteps, hints, budgetUsd: state.budgetUsd });
+    turn = await agentTurn({ runId, ...task, model, step, maxSteps: input.maxSteps, hints, budgetUsd: state.budgetUsd });
   } catch (err) {
     // The model stayed unreachable through every retry: end like MLGym's exit_api and autosubmit.
     // A misconfigured agent (ConfigError) fails the run instead: it is bad input, not bad luck.
@@ -113,11 +123,11 @@ async function takeStep(input: RunInput, state: RunState): Promise<ExitReason | 
   state.lastAction = action.kind === 'command' ? action.command.split('\n')[0]! : action.kind === 'exit' ? action.reason : action.kind;
   switch (action.kind) {
     case 'command':
-      await toolExec(action.command)({ runId, taskId, model, step, command: action.command });
+      await toolExec(action.command)({ runId, ...task, model, step, command: action.command });
       return undefined;
     case 'validate':
     case 'submit':
-      recordAttempt(state, await (action.kind === 'validate' ? validate : submit)({ runId, taskId, step, image: state.image }));
+      recordAttempt(state, await (action.kind === 'validate' ? validate : submit)({ runId, ...task, step, image: state.image }));
       return action.kind === 'submit' ? 'submit' : undefined;
     case 'exit':
       return action.reason;

@@ -26,7 +26,7 @@ export async function benchmark(spec: BenchSpec): Promise<BenchmarkResult> {
   const jobs = benchJobs(spec);
   const pool = spec.totalBudgetUsd === undefined ? undefined : new BudgetPool(spec.totalBudgetUsd, jobs.length);
   const runs = await mapLimited(jobs, spec.concurrency, (job) => runOnce(benchId, spec, job, pool));
-  const scores = await scoreBenchmark(runs);
+  const scores = await scoreBenchmark(runs, spec.data);
   const comparison: Comparison = spec.suite ? await compareWithPrevious({ suite: spec.suite, scores: scores.scores, noise: spec.noise }) : { previousBenchId: null, regressions: [] };
 
   upsertSearchAttributes([{ key: MlgymRegression, value: comparison.regressions.length > 0 }]);
@@ -46,10 +46,13 @@ async function runOnce(benchId: string, spec: BenchSpec, job: BenchJob, pool: Bu
   }
 
   const budgetUsd = pool ? pool.reserve(spec.budgetUsd) : spec.budgetUsd;
-  const input: RunInput = { runId, taskId: job.task, model: job.model, seed: job.seed, maxSteps: spec.maxSteps, keep: false, continueEvery: CONTINUE_EVERY, benchId, budgetUsd };
+  const gpus = spec.gpus?.[job.task] ?? 0;
+  const input: RunInput = { runId, taskId: job.task, data: spec.data, gpus: spec.gpus ? gpus : undefined, model: job.model, seed: job.seed, maxSteps: spec.maxSteps, keep: false, continueEvery: CONTINUE_EVERY, benchId, budgetUsd };
   try {
     const result = await executeChild(agentRun, {
       workflowId: runId,
+      // Runs needing GPUs go to the GPU workers; the others stay on this workflow's queue.
+      ...(gpus > 0 ? { taskQueue: spec.gpuTaskQueue } : {}),
       args: [input],
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
       typedSearchAttributes: [

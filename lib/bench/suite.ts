@@ -3,8 +3,10 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ModelSpecError, resolveAgentSpec } from '../agent/models.js';
-import { ConfigError, formatPath } from '../config/load.js';
-import { taskFile } from '../home.js';
+import { checkTaskData, ConfigError, formatPath, loadTask } from '../config/load.js';
+import { DataVariant } from '../config/schema.js';
+import { GPU_TASK_QUEUE } from '../temporal/client.js';
+import { datasetsDir, taskFile } from '../home.js';
 import type { BenchSpec } from './types.js';
 
 const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected letters, digits, "_", "." or "-"');
@@ -32,6 +34,8 @@ export const SuiteConfig = z
     total_budget_usd: z.number().nonnegative().optional(),
     /** Noise band per task on its primary metric (default: 3 × the task's baseline_noise, else 1%). */
     noise: z.record(z.string(), z.number().nonnegative()).default({}),
+    /** `fixture` runs every task on its small generated data, without GPUs. */
+    data: DataVariant.default('real'),
   })
   .superRefine((suite, ctx) => {
     for (const task of Object.keys(suite.noise)) {
@@ -45,6 +49,17 @@ type Problem = { path: string; message: string };
 /** Why a task id names no task, if it does not. */
 function taskProblem(taskId: string): string | undefined {
   return existsSync(taskFile(taskId)) ? undefined : `unknown task "${taskId}" (no ${taskFile(taskId)})`;
+}
+
+/** Why the task cannot run on this data (a broken config, data not prepared), if it cannot. */
+function taskDataProblem(taskId: string, data: DataVariant | undefined): string | undefined {
+  try {
+    checkTaskData(loadTask(taskFile(taskId), datasetsDir, { data }));
+    return undefined;
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message;
+    throw err;
+  }
 }
 
 /** The model spec, a `replay:` file made absolute (looked for beside `baseDir` first), or why it names no agent. */
@@ -62,16 +77,22 @@ function resolveModel(spec: string, baseDir: string): { model: string } | { prob
 /** Check a spec's tasks and models (replay files relative to `baseDir`); the problems name `tasks[i]` and `models[i]`. */
 export function checkSpec(spec: BenchSpec, baseDir: string): { spec: BenchSpec; problems: Problem[] } {
   const problems: Problem[] = [];
+  const gpus: Record<string, number> = {};
   spec.tasks.forEach((task, i) => {
-    const problem = taskProblem(task);
+    const problem = taskProblem(task) ?? taskDataProblem(task, spec.data);
     if (problem) problems.push({ path: `tasks[${i}]`, message: problem });
+    else {
+      const needed = loadTask(taskFile(task), datasetsDir, { data: spec.data }).resources.gpus;
+      if (needed > 0) gpus[task] = needed;
+    }
   });
   const models = spec.models.map((model, i) => {
     const resolved = resolveModel(model, baseDir);
     if ('problem' in resolved) problems.push({ path: `models[${i}]`, message: resolved.problem });
     return 'model' in resolved ? resolved.model : model;
   });
-  return { spec: { ...spec, models }, problems };
+  const routing = Object.keys(gpus).length ? { gpus, gpuTaskQueue: GPU_TASK_QUEUE } : {};
+  return { spec: { ...spec, models, ...routing }, problems };
 }
 
 /** Read a suite YAML into a benchmark spec; a ConfigError names the file and each bad field. */
@@ -87,7 +108,7 @@ export function loadSuite(file: string): BenchSpec {
   if (!parsed.success) throw new ConfigError(file, parsed.error.issues.map((issue) => ({ path: formatPath(issue.path), message: describeIssue(issue) })));
   const suite = parsed.data;
   const { spec, problems } = checkSpec(
-    { suite: suite.name, tasks: suite.tasks, models: suite.models, seeds: suite.seeds, maxSteps: suite.max_steps, concurrency: suite.concurrency, budgetUsd: suite.budget_usd, totalBudgetUsd: suite.total_budget_usd, noise: suite.noise },
+    { suite: suite.name, tasks: suite.tasks, models: suite.models, seeds: suite.seeds, maxSteps: suite.max_steps, concurrency: suite.concurrency, budgetUsd: suite.budget_usd, totalBudgetUsd: suite.total_budget_usd, noise: suite.noise, data: suite.data },
     dirname(resolve(file)),
   );
   if (problems.length) throw new ConfigError(file, problems);

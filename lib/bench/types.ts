@@ -1,5 +1,5 @@
 // Types of a benchmark, shared by the workflow, its activities and the CLI. Pure: imported by workflow code.
-import type { Direction } from '../config/schema.js';
+import type { DataVariant, Direction } from '../config/schema.js';
 import type { Attempt } from '../run/types.js';
 
 /** What a benchmark runs: every task × model × seed. A suite file or the `bench` flags make one. */
@@ -19,6 +19,12 @@ export interface BenchSpec {
   totalBudgetUsd?: number;
   /** Noise band per task on its primary metric, instead of the default (3 × baseline noise, else 1%). */
   noise: Record<string, number>;
+  /** The data every run uses (default real); fixture runs are scored against the fixture baselines. */
+  data?: DataVariant;
+  /** GPUs per task, for the tasks that need any (filled in from the tasks' configs by checkSpec). */
+  gpus?: Record<string, number>;
+  /** Where runs needing GPUs go (GPU_TASK_QUEUE, set by checkSpec: workflow code cannot read the environment). */
+  gpuTaskQueue?: string;
 }
 
 export interface BenchJob {

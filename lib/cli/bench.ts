@@ -6,6 +6,7 @@ import { namespace, TASK_QUEUE } from '../temporal/client.js';
 import { showBenchProgress } from './benchProgress.js';
 import { awaitResult, connect, workflowUrl } from './connect.js';
 import { EXIT, parseIntFlag, printJson, say, UsageError } from './output.js';
+import { dataFlag } from './run.js';
 
 export interface BenchOptions {
   tasks?: string;
@@ -15,12 +16,13 @@ export interface BenchOptions {
   maxSteps?: string;
   budgetUsd?: string;
   totalBudgetUsd?: string;
+  data?: string;
   benchId?: string;
   worker: boolean;
   json?: boolean;
 }
 
-const SPEC_FLAGS = ['tasks', 'models', 'seeds', 'concurrency', 'maxSteps', 'budgetUsd', 'totalBudgetUsd'] as const;
+const SPEC_FLAGS = ['tasks', 'models', 'seeds', 'concurrency', 'maxSteps', 'budgetUsd', 'totalBudgetUsd', 'data'] as const;
 const ID = /^[A-Za-z0-9_.-]+$/;
 
 /** The spec the flags describe: `--tasks a,b --models x,y --seeds N …`. */
@@ -47,6 +49,7 @@ export function specFromFlags(opts: BenchOptions): BenchSpec {
     budgetUsd,
     totalBudgetUsd,
     noise: {},
+    data: dataFlag(opts.data ?? 'real'),
   };
   const { spec, problems } = checkSpec(flags, process.cwd());
   if (problems.length) throw new UsageError(problems.map((p) => `--${p.path.split('[')[0]}: ${p.message}`).join('\n'));
@@ -62,7 +65,7 @@ function newBenchId(suite: string | undefined): string {
  * and wait for its result. Under an existing `--bench-id` finished runs are reused, not run again.
  */
 export async function benchCommand(suiteFile: string | undefined, opts: BenchOptions): Promise<number> {
-  if (suiteFile && SPEC_FLAGS.some((f) => opts[f] !== undefined)) throw new UsageError('a suite file sets tasks, models, seeds, concurrency, max steps and budget: drop those flags');
+  if (suiteFile && SPEC_FLAGS.some((f) => opts[f] !== undefined)) throw new UsageError('a suite file sets tasks, models, seeds, concurrency, max steps, budget and data: drop those flags');
   const spec = suiteFile ? loadSuite(suiteFile) : specFromFlags(opts);
   if (opts.benchId !== undefined && !ID.test(opts.benchId)) throw new UsageError(`--bench-id expects letters, digits, "_", "." or "-", got "${opts.benchId}"`);
   const benchId = opts.benchId ?? newBenchId(spec.suite);

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { ensureServer, type ServerHandle } from '../temporal/server.js';
-import { connectClient, connectWorker } from '../temporal/client.js';
+import { connectClient, connectWorker, TASK_QUEUE } from '../temporal/client.js';
 import { createWorker } from '../../worker.js';
 import { say } from './output.js';
 
@@ -20,10 +20,10 @@ export function workflowUrl(server: ServerHandle, namespace: string, workflowId:
  * Wait for a workflow's result, running an in-process worker meanwhile (unless `useWorker` is false,
  * when a separate `mlgym worker` runs it), with `progress` drawn until it ends; then close the client.
  */
-export async function awaitResult<T>(server: ServerHandle, client: Client, finished: Promise<T>, useWorker: boolean, progress: Promise<void>): Promise<T> {
+export async function awaitResult<T>(server: ServerHandle, client: Client, finished: Promise<T>, useWorker: boolean, progress: Promise<void>, taskQueue = TASK_QUEUE): Promise<T> {
   let result: T;
   if (useWorker) {
-    const worker = await createWorker(await connectWorker(server.address));
+    const worker = await createWorker(await connectWorker(server.address), { taskQueue });
     result = await worker.runUntil(finished);
   } else {
     say('waiting for a worker (`mlgym worker`) to run it');

@@ -4,6 +4,7 @@ import { ConfigError } from '../config/load.js';
 import { aupCommand } from './aup.js';
 import { benchCommand } from './bench.js';
 import { checkCommand } from './check.js';
+import { buildCommand, fixturesCommand, prepareCommand } from './data.js';
 import { gcCommand } from './gc.js';
 import { exportCommand, importCommand } from './interop.js';
 import { budgetCommand, cancelCommand, hintCommand, pauseCommand, resumeCommand, statusCommand, watchCommand } from './control.js';
@@ -27,6 +28,28 @@ let exitCode: number = EXIT.ok;
 const wantsJson = process.argv.includes('--json');
 
 program.command('tasks').description('list the tasks').option('--json', 'print JSON on stdout').action((o) => tasksCommand(o));
+program
+  .command('build <task>')
+  .description("build the task's environment image (cached by content hash) and print its tag")
+  .option('--json', 'print JSON on stdout')
+  .action(async (task, o) => {
+    exitCode = await buildCommand(task, o);
+  });
+program
+  .command('fixtures')
+  .description('generate the small fixture data sets (for --data fixture); set-up runs this')
+  .option('--force', 'generate them again even if their generators did not change')
+  .option('--json', 'print JSON on stdout')
+  .action(async (o) => {
+    exitCode = await fixturesCommand(o);
+  });
+program
+  .command('prepare <task>')
+  .description("fetch the real data of the task's datasets from Hugging Face (needs network; see docs/tasks/)")
+  .option('--json', 'print JSON on stdout')
+  .action(async (task, o) => {
+    exitCode = await prepareCommand(task, o);
+  });
 program.command('check <file>').description('validate a task, dataset or model-registry YAML').option('--json', 'print JSON on stdout').action((file, o) => checkCommand(file, o));
 program
   .command('aup <file>')
@@ -44,6 +67,8 @@ program
   .option('--max-steps <n>', 'step limit', '50')
   .option('--continue-every <n>', 'continue-as-new after this many steps in one workflow execution', '100')
   .option('--keep', 'keep the container and workspace volume after the run')
+  .option('--data <variant>', 'real, or fixture: the small generated data sets (no GPU unless --gpus)', 'real')
+  .option('--gpus <n>', "GPUs for the run (default: the task's resources.gpus; 0 with --data fixture)")
   .option('--no-worker', 'do not start an in-process worker (use `mlgym worker`)')
   .option('--json', 'print the result as JSON on stdout')
   .action(async (task, o) => {
@@ -59,6 +84,7 @@ program
   .option('--max-steps <n>', 'step limit per run (default 50)')
   .option('--budget-usd <usd>', 'model budget per run')
   .option('--total-budget-usd <usd>', 'model budget of the whole benchmark, shared by its runs')
+  .option('--data <variant>', 'real (default), or fixture: every task on its small generated data')
   .option('--bench-id <id>', 'benchmark id; an existing one reuses its finished runs')
   .option('--no-worker', 'do not start an in-process worker (use `mlgym worker`)')
   .option('--json', 'print the result as JSON on stdout')
@@ -94,9 +120,13 @@ program.command('gc').description('remove containers and volumes of finished or 
 program.command('server').description('run the embedded Temporal dev server in the foreground').action(async () => {
   exitCode = await serverCommand();
 });
-program.command('worker').description('run a worker for the mlgym task queue').action(async () => {
-  exitCode = await workerCommand();
-});
+program
+  .command('worker')
+  .description('run a worker for the mlgym task queue (with --gpus, for the GPU queue)')
+  .option('--gpus <ids>', "this host's GPUs for runs that need them, e.g. 0,1,2,3; the worker then polls the GPU queue")
+  .action(async (o) => {
+    exitCode = await workerCommand(o);
+  });
 
 try {
   await program.parseAsync(process.argv);

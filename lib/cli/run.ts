@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ModelSpecError, resolveAgentSpec } from '../agent/models.js';
-import { loadTask } from '../config/load.js';
+import { checkTaskData, loadTask } from '../config/load.js';
+import { DataVariant } from '../config/schema.js';
+import { hostGpus } from '../sandbox/gpus.js';
 import { datasetsDir, taskFile } from '../home.js';
 import { newRunId } from '../run/ids.js';
 import type { RunInput, RunResult } from '../run/types.js';
-import { namespace, TASK_QUEUE } from '../temporal/client.js';
+import { namespace, taskQueueFor } from '../temporal/client.js';
 import { MlgymModel, MlgymStatus, MlgymTask } from '../temporal/searchAttributes.js';
 import type { WorkflowHandle } from '@temporalio/client';
 import { statusQuery } from '../../workflows/messages.js';
@@ -20,6 +22,8 @@ export interface RunOptions {
   seed: string;
   maxSteps: string;
   keep?: boolean;
+  data: string;
+  gpus?: string;
   worker: boolean;
   json?: boolean;
 }
@@ -52,6 +56,13 @@ export function checkedModelSpec(spec: string): string {
   }
 }
 
+/** `--data real|fixture`. */
+export function dataFlag(value: string): DataVariant {
+  const parsed = DataVariant.safeParse(value);
+  if (!parsed.success) throw new UsageError(`--data expects "real" or "fixture", got "${value}"`);
+  return parsed.data;
+}
+
 /** Print the run's step, cost and best score on stderr whenever they change, until it finishes. */
 async function showProgress(handle: WorkflowHandle, finished: Promise<unknown>): Promise<void> {
   let done = false;
@@ -71,7 +82,14 @@ async function showProgress(handle: WorkflowHandle, finished: Promise<unknown>):
 /** `mlgym run <task> --model <spec>`: start a durable agentRun and wait for its result. */
 export async function runCommand(taskId: string, opts: RunOptions): Promise<number> {
   if (!existsSync(taskFile(taskId))) throw new UsageError(`unknown task "${taskId}"; known tasks: ${listTaskIds().join(', ')}`);
-  loadTask(taskFile(taskId), datasetsDir);
+  const data = dataFlag(opts.data);
+  const task = loadTask(taskFile(taskId), datasetsDir, { data, gpus: opts.gpus === undefined ? undefined : parseIntFlag('gpus', opts.gpus, 0) });
+  checkTaskData(task);
+  const gpus = task.resources.gpus;
+  const taskQueue = taskQueueFor(gpus);
+  if (gpus > 0 && opts.worker && hostGpus().length < gpus) {
+    throw new UsageError(`${taskId} needs ${gpus} GPU(s) (resources.gpus; --gpus to change it), but MLGYM_GPUS lists ${hostGpus().length}: set MLGYM_GPUS=0,1,… for the in-process worker, or pass --no-worker and run \`mlgym worker --gpus …\` on a GPU host`);
+  }
   const model = checkedModelSpec(opts.model);
   const seed = parseIntFlag('seed', opts.seed);
   const budgetUsd = Number(opts.budgetUsd);
@@ -81,9 +99,9 @@ export async function runCommand(taskId: string, opts: RunOptions): Promise<numb
 
   const { server, client } = await connect({ showUi: true });
   const runId = newRunId(taskId, model, seed);
-  const input: RunInput = { runId, taskId, model, seed, maxSteps, keep: opts.keep ?? false, continueEvery, budgetUsd };
+  const input: RunInput = { runId, taskId, data, gpus, model, seed, maxSteps, keep: opts.keep ?? false, continueEvery, budgetUsd };
   const handle = await client.workflow.start('agentRun', {
-    taskQueue: TASK_QUEUE,
+    taskQueue,
     workflowId: runId,
     args: [input],
     typedSearchAttributes: [
@@ -91,14 +109,14 @@ export async function runCommand(taskId: string, opts: RunOptions): Promise<numb
       { key: MlgymModel, value: model },
       { key: MlgymStatus, value: 'starting' },
     ],
-    staticSummary: `${taskId} · ${model} · seed ${seed}`,
+    staticSummary: `${taskId}${data === 'fixture' ? ' (fixture data)' : ''} · ${model} · seed ${seed}${gpus ? ` · ${gpus} GPU(s)` : ''}`,
   });
   say(`started ${runId}`);
   const url = workflowUrl(server, namespace(), runId);
   if (url) say(`  ${url}`);
 
   const finished = handle.result() as Promise<RunResult>;
-  const result = await awaitResult(server, client, finished, opts.worker, showProgress(handle, finished));
+  const result = await awaitResult(server, client, finished, opts.worker, showProgress(handle, finished), taskQueue);
 
   const summary = runSummary(result);
   if (opts.json) printJson({ ...summary, uiUrl: url ?? null });

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { mlgymHome } from '../home.js';
 import { devServerArgs, portAnswers, DEFAULT_PORT, temporalCli } from '../temporal/server.js';
-import { connectWorker } from '../temporal/client.js';
+import { connectWorker, GPU_TASK_QUEUE, TASK_QUEUE } from '../temporal/client.js';
+import { hostGpus } from '../sandbox/gpus.js';
 import { ensureServer } from '../temporal/server.js';
 import { createWorker } from '../../worker.js';
 import { say, UsageError } from './output.js';
@@ -17,11 +18,19 @@ export async function serverCommand(): Promise<number> {
   return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
 }
 
-/** `mlgym worker`: a worker process for the mlgym task queue, until interrupted. */
-export async function workerCommand(): Promise<number> {
+/**
+ * `mlgym worker [--gpus 0,1]`: poll the mlgym task queue, or with GPUs, the GPU queue, allotting
+ * those GPUs to its runs without overlap.
+ */
+export async function workerCommand(opts: { gpus?: string } = {}): Promise<number> {
+  if (opts.gpus !== undefined) {
+    process.env.MLGYM_GPUS = opts.gpus;
+    if (!hostGpus().length) throw new UsageError(`--gpus expects GPU ids such as 0,1 (as nvidia-smi numbers them), got "${opts.gpus}"`);
+  }
+  const taskQueue = opts.gpus !== undefined ? GPU_TASK_QUEUE : TASK_QUEUE;
   const server = await ensureServer();
-  const worker = await createWorker(await connectWorker(server.address));
-  say(`worker polling on ${server.address}; Ctrl-C to stop`);
+  const worker = await createWorker(await connectWorker(server.address), { taskQueue });
+  say(`worker polling ${taskQueue} on ${server.address}${opts.gpus !== undefined ? ` with GPUs ${hostGpus().join(', ')}` : ''}; Ctrl-C to stop`);
   await worker.run();
   return 0;
 }

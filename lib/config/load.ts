@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { fromMlgym } from '../interop/mlgymTask.js';
-import { schemas, type ConfigKind, type TaskConfig, type DatasetConfig, type ModelRegistry } from './schema.js';
+import { schemas, type ConfigKind, type DataVariant, type TaskConfig, type DatasetConfig, type ModelRegistry } from './schema.js';
 
 /** Bad configuration: names the file, the field path and what was expected. */
 export class ConfigError extends Error {
@@ -66,22 +66,38 @@ export function detectKind(file: string): ConfigKind {
   throw new ConfigError(file, [{ path: '', message: 'expected a task (evaluation_paths), dataset (data_path) or model registry (models)' }]);
 }
 
-export type LoadedTask = TaskConfig & { dir: string; file: string; datasets: (DatasetConfig & { file: string })[] };
+/** A dataset as a run uses it: the folders of the chosen data variant, absolute. */
+export type LoadedDataset = DatasetConfig & {
+  file: string;
+  /** What the workspace gets as data/<name>/ (absent: nothing local, the task fetches it). */
+  dataDir?: string;
+  /** What only the grader gets, next to the evaluation script. */
+  privateDir?: string;
+};
 
-/** Load a task and the dataset configs it names (relative to the task's folder, else the repo's datasets/). */
-export function loadTask(file: string, datasetsDir: string): LoadedTask {
+export type LoadedTask = TaskConfig & { dir: string; file: string; data: DataVariant; datasets: LoadedDataset[] };
+
+/** How a run uses a task: which data, and a GPU count other than the task's own. */
+export interface TaskOptions {
+  data?: DataVariant;
+  /** Overrides resources.gpus; fixture runs default to 0, since fixtures are sized for a CPU. */
+  gpus?: number;
+}
+
+/**
+ * Load a task and the dataset configs it names (relative to the task's folder, else the repo's
+ * datasets/), resolved for one data variant: with `fixture`, the datasets' fixture folders and the
+ * baseline's fixture scores.
+ */
+export function loadTask(file: string, datasetsDir: string, options: TaskOptions = {}): LoadedTask {
   const task = loadConfig('task', file);
+  const data = options.data ?? 'real';
   const dir = dirname(resolve(file));
   const datasets = task.dataset_configs.map((ref, i) => {
     const candidates = [resolve(dir, ref), resolve(datasetsDir, ref), resolve(datasetsDir, '..', ref)];
     const found = candidates.find(existsSync);
     if (!found) throw new ConfigError(file, [{ path: `dataset_configs[${i}]`, message: `expected an existing dataset config, looked in ${candidates.join(', ')}` }]);
-    const dataset = loadConfig('dataset', found);
-    const local = dataset.local_path ?? (dataset.is_local ? dataset.data_path : undefined);
-    if (local && !existsSync(resolve(dirname(found), local))) {
-      throw new ConfigError(found, [{ path: dataset.local_path ? 'local_path' : 'data_path', message: `expected local data at ${resolve(dirname(found), local)}; run \`npm run setup\` (scripts/prepare-data.sh) to prepare it` }]);
-    }
-    return { ...dataset, file: found };
+    return datasetVariant({ ...loadConfig('dataset', found), file: found }, data);
   });
   for (const [field, paths] of [
     ['starter_code', task.starter_code],
@@ -92,7 +108,35 @@ export function loadTask(file: string, datasetsDir: string): LoadedTask {
       if (!existsSync(resolve(dir, p))) throw new ConfigError(file, [{ path: `${field}[${i}]`, message: `expected a file in ${dir}, "${p}" does not exist` }]);
     });
   }
-  return { ...task, dir, file: resolve(file), datasets };
+  const gpus = options.gpus ?? (data === 'fixture' ? 0 : task.resources.gpus);
+  const scores = data === 'fixture' ? { baseline_scores: task.fixture_baseline_scores, baseline_noise: task.fixture_baseline_noise } : {};
+  return { ...task, ...scores, resources: { ...task.resources, gpus }, dir, file: resolve(file), data, datasets };
+}
+
+function datasetVariant(dataset: DatasetConfig & { file: string }, data: DataVariant): LoadedDataset {
+  const at = (p: string | undefined) => (p === undefined ? undefined : resolve(dirname(dataset.file), p));
+  if (data === 'real') {
+    return { ...dataset, dataDir: at(dataset.local_path ?? (dataset.is_local ? dataset.data_path : undefined)), privateDir: at(dataset.private_path) };
+  }
+  if (!dataset.fixture) throw new ConfigError(dataset.file, [{ path: 'fixture', message: 'expected a fixture (generator, local_path) for --data fixture' }]);
+  return { ...dataset, dataDir: at(dataset.fixture.local_path), privateDir: at(dataset.fixture.private_path) };
+}
+
+/** Fail unless every data folder the run needs is there, saying how to get it. */
+export function checkTaskData(task: LoadedTask): void {
+  for (const d of task.datasets) {
+    const fields = task.data === 'fixture' ? ['fixture.local_path', 'fixture.private_path'] : [d.local_path ? 'local_path' : 'data_path', 'private_path'];
+    [d.dataDir, d.privateDir].forEach((folder, i) => {
+      if (folder === undefined || existsSync(folder)) return;
+      const how =
+        task.data === 'fixture'
+          ? 'run `npm run setup` (scripts/prepare-data.sh generates the fixtures)'
+          : d.prepare
+            ? `run \`mlgym prepare ${task.id}\` (downloads ${d.data_path} from Hugging Face), or use --data fixture`
+            : 'run `npm run setup` (scripts/prepare-data.sh) to prepare it';
+      throw new ConfigError(d.file, [{ path: fields[i]!, message: `expected ${task.data} data at ${folder}; ${how}` }]);
+    });
+  }
 }
 
 export function loadModelRegistry(file: string): ModelRegistry {

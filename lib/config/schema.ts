@@ -53,6 +53,9 @@ export const TaskConfig = z
       .min(1, 'expected at least one metric with its direction'),
     primary_metric: metricName,
     baseline_noise: z.record(metricName, z.number().nonnegative()).default({}),
+    /** The baseline's scores on the fixture data (`--data fixture`), where the task has one. */
+    fixture_baseline_scores: z.array(z.record(metricName, z.number())).default([]),
+    fixture_baseline_noise: z.record(metricName, z.number().nonnegative()).default({}),
     baseline_command: z.string().min(1).optional(),
     submission_artifact: relPath.optional(),
     private_files: z.array(relPath).default([]),
@@ -77,25 +80,47 @@ export const TaskConfig = z
         message: `expected one of the metrics' names (${names.join(', ')}), got "${task.primary_metric}"`,
       });
     }
-    task.baseline_scores.forEach((scores, i) => {
-      for (const key of Object.keys(scores)) {
-        if (!names.includes(key)) {
-          ctx.addIssue({ code: 'custom', path: ['baseline_scores', i, key], message: `expected a declared metric (${names.join(', ')})` });
+    for (const field of ['baseline_scores', 'fixture_baseline_scores'] as const) {
+      task[field].forEach((scores, i) => {
+        for (const key of Object.keys(scores)) {
+          if (!names.includes(key)) {
+            ctx.addIssue({ code: 'custom', path: [field, i, key], message: `expected a declared metric (${names.join(', ')})` });
+          }
         }
-      }
-    });
+      });
+    }
   });
 export type TaskConfig = z.infer<typeof TaskConfig>;
 
 const Split = z.strictObject({ name: z.string(), file_regex: z.string().optional() });
 
-/** A dataset: MLGym's DatasetConfig; `local_path` is a copy used when present (offline). */
+/** The two data variants of a dataset: the real data, or its small generated fixture (`--data fixture`). */
+export const DataVariant = z.enum(['real', 'fixture']);
+export type DataVariant = z.infer<typeof DataVariant>;
+
+/**
+ * A dataset: MLGym's DatasetConfig; `local_path` is the prepared copy the workspace gets. Paths are
+ * relative to the dataset's YAML file.
+ */
 export const DatasetConfig = z.strictObject({
-  name: z.string().min(1),
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected letters, digits, "_", "." or "-" (it names data/<name>/)'),
   description: z.string().default(''),
   data_path: relPath,
   is_local: z.boolean().default(false),
   local_path: relPath.optional(),
+  /** Files only the grader gets (hidden answers), copied next to the evaluation script. */
+  private_path: relPath.optional(),
+  /** Script that fetches the real data (data_path) and writes local_path and private_path: `python3 <prepare> OUT PRIVATE`. */
+  prepare: relPath.optional(),
+  /** A small generated stand-in with the same layout, for smoke tests and machines without the real data. */
+  fixture: z
+    .strictObject({
+      /** `python3 <generator> OUT PRIVATE`, run in the mlgym-base image by scripts/prepare-data.sh. */
+      generator: relPath,
+      local_path: relPath,
+      private_path: relPath.optional(),
+    })
+    .optional(),
   train_split: Split.optional(),
   valid_split: Split.optional(),
   test_split: Split.optional(),

@@ -1,10 +1,19 @@
 // Types shared by workflows and activities. Pure: imported by workflow code.
+import type { DataVariant } from '../config/schema.js';
+
+/** Which task a run is on, and how: the data variant, and a GPU count other than the task's. */
+export interface TaskRef {
+  taskId: string;
+  /** `real` (default) or `fixture`: the small generated data, sized for a CPU. */
+  data?: DataVariant;
+  /** GPUs for the run, overriding the task's resources.gpus (fixture runs default to 0). */
+  gpus?: number;
+}
 
 export type Metrics = Record<string, number>;
 
-export interface RunInput {
+export interface RunInput extends TaskRef {
   runId: string;
-  taskId: string;
   /** Agent spec: `baseline`, `replay:<file>`, a registry id or `openai:<model>`. */
   model: string;
   seed: number;

@@ -29,6 +29,8 @@ export interface ProvisionSpec {
   image: string;
   task: LoadedTask;
   model: string;
+  /** The host GPUs allotted to the run (lib/sandbox/gpus.ts). */
+  gpuIds?: string[];
 }
 
 /** The run's agent container if it exists, started if it was stopped (e.g. killed, or the engine restarted). */
@@ -73,10 +75,10 @@ export function agentContainerOptions(spec: ProvisionSpec, volume: string): Dock
     User: 'agent',
     WorkingDir: WORKSPACE,
     Cmd: ['sleep', 'infinity'],
-    Env: [`HOME=${AGENT_HOME}`, 'USER=agent'],
+    Env: [`HOME=${AGENT_HOME}`, 'USER=agent', `MLGYM_DATA=${spec.task.data}`],
     Labels: { [labels.run]: spec.runId, [labels.role]: 'agent', [labels.task]: spec.task.id, [labels.model]: spec.model },
     HostConfig: {
-      ...hardenedHostConfig(spec.task.resources),
+      ...hardenedHostConfig(spec.task.resources, spec.gpuIds),
       Mounts: [{ Type: 'volume', Source: volume, Target: WORKSPACE }],
       NetworkMode: spec.task.network,
     },
@@ -92,10 +94,10 @@ export async function fillWorkspace(containerId: string, task: LoadedTask): Prom
   const agent = { uid: AGENT_UID, gid: AGENT_UID, readOnly: false };
   const root = { uid: 0, gid: 0, readOnly: true };
   const entries: TarEntry[] = task.starter_code.flatMap((p) => treeEntries(join(task.dir, p), p, agent));
-  const localData = task.datasets.filter((d) => d.is_local || d.local_path);
+  const localData = task.datasets.filter((d) => d.dataDir !== undefined);
   if (localData.length) {
     entries.push({ name: 'data', mode: 0o555, uid: 0, gid: 0 });
-    for (const d of localData) entries.push(...treeEntries(join(dirname(d.file), d.local_path ?? d.data_path), `data/${d.name}`, root));
+    for (const d of localData) entries.push(...treeEntries(d.dataDir!, `data/${d.name}`, root));
   }
   if (entries.length) await docker().getContainer(containerId).putArchive(await buildTar(entries), { path: WORKSPACE });
 }

@@ -23,9 +23,10 @@ export const labels = {
 
 /**
  * Limits and hardening shared by the agent's and the grader's containers: no capabilities, no new
- * privileges, memory (without extra swap), CPU and pids limits, and the task's GPUs as a device request.
+ * privileges, memory (without extra swap), CPU and pids limits, and the run's GPUs (allotted by
+ * lib/sandbox/gpus.ts) as a device request for exactly those devices.
  */
-export function hardenedHostConfig(resources: TaskConfig['resources']): Docker.HostConfig {
+export function hardenedHostConfig(resources: TaskConfig['resources'], gpuIds: string[] = []): Docker.HostConfig {
   const memory = resources.memory_mb * 1024 * 1024;
   return {
     Init: true,
@@ -35,7 +36,7 @@ export function hardenedHostConfig(resources: TaskConfig['resources']): Docker.H
     MemorySwap: memory,
     NanoCpus: Math.round(resources.cpus * 1e9),
     PidsLimit: resources.pids,
-    ...(resources.gpus > 0 ? { DeviceRequests: [{ Driver: 'nvidia', Count: resources.gpus, Capabilities: [['gpu']] }] } : {}),
+    ...(gpuIds.length ? { DeviceRequests: [{ Driver: 'nvidia', DeviceIDs: gpuIds, Capabilities: [['gpu']] }] } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import { buildTar, treeEntries } from './tar.js';
 import { docker, hardenedHostConfig, isNotFound, labels, RUNTIME_DIR, WORKSPACE } from './docker.js';
 import { volumeName } from './container.js';
 import { execIn } from './exec.js';
+import { leasedGpus } from './gpus.js';
 
 export type Split = 'validation' | 'test';
 export type Metrics = Record<string, number>;
@@ -49,7 +50,7 @@ export async function gradeWorkspace(runId: string, step: number, image: string,
     Cmd: ['sleep', 'infinity'],
     Labels: { [labels.run]: runId, [labels.role]: 'grader', [labels.task]: task.id },
     HostConfig: {
-      ...hardenedHostConfig(task.resources),
+      ...hardenedHostConfig(task.resources, leasedGpus(runId)),
       Mounts: [{ Type: 'volume', Source: volumeName(runId), Target: WORKSPACE, ReadOnly: true }],
       NetworkMode: 'none',
     },
@@ -57,7 +58,12 @@ export async function gradeWorkspace(runId: string, step: number, image: string,
   try {
     const root = { uid: 0, gid: 0, readOnly: true };
     const files = [...new Set([...task.evaluation_paths, ...task.private_files])];
-    const entries = [{ name: 'grader', mode: 0o555, uid: 0, gid: 0 }, ...files.flatMap((p) => treeEntries(join(task.dir, p), `grader/${p}`, root))];
+    const entries = [
+      { name: 'grader', mode: 0o555, uid: 0, gid: 0 },
+      ...files.flatMap((p) => treeEntries(join(task.dir, p), `grader/${p}`, root)),
+      // The data variant's hidden answers, side by side with the evaluation script.
+      ...task.datasets.flatMap((d) => (d.privateDir ? treeEntries(d.privateDir, 'grader', root).filter((e) => e.name !== 'grader') : [])),
+    ];
     await container.putArchive(await buildTar(entries), { path: '/' });
     await container.start();
     const outcomes: Record<Split, GradeOutcome | undefined> = { validation: undefined, test: undefined };
@@ -72,7 +78,7 @@ export async function gradeWorkspace(runId: string, step: number, image: string,
     for (const split of splits) {
       const result = await execIn(container.id, ['timeout', String(task.training_timeout), 'python3', task.evaluation_paths[0]!], {
         workdir: GRADER_DIR,
-        env: [`MLGYM_SPLIT=${split}`, `MLGYM_SECRETS=${JSON.stringify(task.split_secrets[split])}`, `MLGYM_WORKSPACE=${WORKSPACE}`, `PYTHONPATH=${RUNTIME_DIR}`, 'PYTHONDONTWRITEBYTECODE=1', 'HOME=/tmp'],
+        env: [`MLGYM_SPLIT=${split}`, `MLGYM_DATA=${task.data}`, `MLGYM_SECRETS=${JSON.stringify(task.split_secrets[split])}`, `MLGYM_WORKSPACE=${WORKSPACE}`, `PYTHONPATH=${RUNTIME_DIR}`, 'PYTHONDONTWRITEBYTECODE=1', 'HOME=/tmp'],
       });
       outcomes[split] = parseEvaluation(result.stdout, result.stderr, result.exitCode, task);
     }

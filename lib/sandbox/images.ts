@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { dockerDir } from '../home.js';
 import type { LoadedTask } from '../config/load.js';
 import { buildTar, treeEntries, type TarEntry } from './tar.js';
@@ -15,8 +15,49 @@ export class ImageBuildError extends Error {
   }
 }
 
+/**
+ * Wheels this machine offers through pip's find-links (MLGYM_PIP_FIND_LINKS, else PIP_FIND_LINKS;
+ * folders only) for the projects a requirements file names, e.g. a CPU-only torch. pip prefers them:
+ * a local version such as 2.15.0+cpu sorts above PyPI's 2.15.0 and still satisfies `torch==2.15.0`.
+ */
+export function offeredWheels(requirements: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const wanted = new Set(
+    requirements
+      .split('\n')
+      .map((line) => line.replace(/#.*/, '').trim())
+      .filter((line) => /^[A-Za-z0-9]/.test(line))
+      .map((line) => normalizeProject(line.split(/[\s\[<>=!~;@]/)[0]!)),
+  );
+  const folders = (env.MLGYM_PIP_FIND_LINKS ?? env.PIP_FIND_LINKS ?? '').split(/\s+/).filter((f) => f && !f.includes('://') && existsSync(f) && statSync(f).isDirectory());
+  return folders.flatMap((folder) =>
+    readdirSync(folder)
+      .filter((file) => file.endsWith('.whl') && wanted.has(normalizeProject(file.split('-')[0]!)))
+      .sort()
+      .map((file) => join(folder, file)),
+  );
+}
+
+function normalizeProject(name: string): string {
+  return name.toLowerCase().replace(/[-_.]+/g, '-');
+}
+
+/**
+ * The CA bundle pip trusts on this machine (MLGYM_PIP_CERT, else PIP_CERT), for machines whose way to
+ * PyPI re-signs TLS: pip in the build uses it too. Unset or missing: pip's own bundle.
+ */
+export function pipCert(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const file = env.MLGYM_PIP_CERT ?? env.PIP_CERT;
+  return file && existsSync(file) ? file : undefined;
+}
+
+/** What a task image's pip install uses besides PyPI: offered wheels, a CA bundle. */
+export interface PipExtras {
+  wheels: boolean;
+  cert: boolean;
+}
+
 /** The Dockerfile of a task environment: base + agent user + the task's requirements + the runtime. */
-export function dockerfile(task: Pick<LoadedTask, 'apt_packages' | 'requirements_path'>): string {
+export function dockerfile(task: Pick<LoadedTask, 'apt_packages' | 'requirements_path'>, extras: PipExtras = { wheels: false, cert: false }): string {
   const lines = [
     `FROM ${BASE_IMAGE}`,
     `RUN useradd --create-home --uid ${AGENT_UID} --shell /bin/bash agent && mkdir -p ${WORKSPACE} && chown agent:agent ${WORKSPACE}`,
@@ -25,24 +66,39 @@ export function dockerfile(task: Pick<LoadedTask, 'apt_packages' | 'requirements
     lines.push(`RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${task.apt_packages.join(' ')} && rm -rf /var/lib/apt/lists/*`);
   }
   if (task.requirements_path) {
-    lines.push('COPY requirements.txt /tmp/requirements.txt', 'RUN PIP_BREAK_SYSTEM_PACKAGES=1 pip3 install --no-cache-dir -q -r /tmp/requirements.txt');
+    if (extras.wheels) lines.push('COPY wheels /tmp/wheels');
+    if (extras.cert) lines.push('COPY pip-ca.pem /tmp/pip-ca.pem');
+    const cert = extras.cert ? ' PIP_CERT=/tmp/pip-ca.pem' : '';
+    const findLinks = extras.wheels ? ' --find-links /tmp/wheels' : '';
+    const cleanUp = extras.wheels ? ' && rm -rf /tmp/wheels' : '';
+    lines.push('COPY requirements.txt /tmp/requirements.txt', `RUN PIP_BREAK_SYSTEM_PACKAGES=1${cert} pip3 install --no-cache-dir -q${findLinks} -r /tmp/requirements.txt${cleanUp}`);
   }
   lines.push(`COPY runtime ${RUNTIME_DIR}`, `ENV PATH=${RUNTIME_DIR}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PYTHONUNBUFFERED=1`);
   return lines.join('\n') + '\n';
 }
 
-function buildContext(task: LoadedTask): TarEntry[] {
+/**
+ * The build context, and the offered wheels that go into it at build time. The wheels are hashed
+ * by a manifest of their names and sizes (a wheel's name carries its version and build), not read.
+ */
+export function buildContext(task: LoadedTask, env: NodeJS.ProcessEnv = process.env): { entries: TarEntry[]; wheels: string[] } {
   const root = { uid: 0, gid: 0, readOnly: true };
+  const file = task.requirements_path && join(task.dir, task.requirements_path);
+  if (file && !existsSync(file)) throw new ImageBuildError(task.id, 'requirements', `${file} does not exist`);
+  const requirements = file ? readFileSync(file) : undefined;
+  const wheels = requirements ? offeredWheels(requirements.toString(), env) : [];
+  const cert = requirements ? pipCert(env) : undefined;
   const entries: TarEntry[] = [
-    { name: 'Dockerfile', content: dockerfile(task), mode: 0o644, uid: 0, gid: 0 },
+    { name: 'Dockerfile', content: dockerfile(task, { wheels: wheels.length > 0, cert: cert !== undefined }), mode: 0o644, uid: 0, gid: 0 },
     ...treeEntries(join(dockerDir, 'runtime'), 'runtime', root),
   ];
-  if (task.requirements_path) {
-    const file = join(task.dir, task.requirements_path);
-    if (!existsSync(file)) throw new ImageBuildError(task.id, 'requirements', `${file} does not exist`);
-    entries.push({ name: 'requirements.txt', content: readFileSync(file), mode: 0o644, uid: 0, gid: 0 });
+  if (requirements) entries.push({ name: 'requirements.txt', content: requirements, mode: 0o644, uid: 0, gid: 0 });
+  if (cert) entries.push({ name: 'pip-ca.pem', content: readFileSync(cert), mode: 0o644, uid: 0, gid: 0 });
+  if (wheels.length) {
+    const manifest = wheels.map((w) => `${basename(w)} ${statSync(w).size}\n`).join('');
+    entries.push({ name: 'wheels', mode: 0o755, uid: 0, gid: 0 }, { name: 'wheels/MANIFEST', content: manifest, mode: 0o644, uid: 0, gid: 0 });
   }
-  return entries;
+  return { entries, wheels };
 }
 
 /** Content hash of the build context plus the base image id: identical environments share one image. */
@@ -63,7 +119,7 @@ export async function ensureTaskImage(task: LoadedTask, log: (line: string) => v
   } catch {
     throw new ImageBuildError(task.id, 'base image', `${BASE_IMAGE} is missing: run \`npm run setup\``);
   }
-  const entries = buildContext(task);
+  const { entries, wheels } = buildContext(task);
   const tag = `mlgym-env:${contextHash(entries, baseId)}`;
   try {
     await docker().getImage(tag).inspect();
@@ -71,9 +127,10 @@ export async function ensureTaskImage(task: LoadedTask, log: (line: string) => v
   } catch {
     /* not built yet */
   }
-  log(`building ${tag} for task ${task.id}`);
+  log(`building ${tag} for task ${task.id}${wheels.length ? ` with offered wheels ${wheels.map((w) => basename(w)).join(', ')}` : ''}`);
+  const wheelEntries = wheels.map((w) => ({ name: `wheels/${basename(w)}`, content: readFileSync(w), mode: 0o644, uid: 0, gid: 0 }));
   let lastStep = 'start';
-  const stream = await docker().buildImage(await buildTar(entries) as unknown as NodeJS.ReadableStream, { t: tag, labels: { 'mlgym.task': task.id }, rm: true, forcerm: true });
+  const stream = await docker().buildImage(await buildTar([...entries, ...wheelEntries]) as unknown as NodeJS.ReadableStream, { t: tag, labels: { 'mlgym.task': task.id }, rm: true, forcerm: true });
   try {
     await followProgress(stream, (line) => {
       const step = /^Step \d+\/\d+ : (.*)$/.exec(line);

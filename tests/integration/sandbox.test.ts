@@ -142,14 +142,14 @@ except OSError:
 });
 
 describe('GPU requests', () => {
-  it('become a device request on the created container', async () => {
+  it("become a device request for exactly the run's allotted GPUs on the created container", async () => {
     const task = { ...fixtureTask('sandboxProbe'), resources: { memory_mb: 256, cpus: 1, pids: 64, gpus: 2 } };
     const runId = `test-gpu-${randomBytes(4).toString('hex')}`;
     // Created, not started: this machine has no GPU runtime to start it with.
-    const container = await docker().createContainer(agentContainerOptions({ runId, image: BASE_IMAGE, task, model: 'test' }, 'unused'));
+    const container = await docker().createContainer(agentContainerOptions({ runId, image: BASE_IMAGE, task, model: 'test', gpuIds: ['1', '3'] }, 'unused'));
     try {
       const { HostConfig } = await container.inspect();
-      expect(HostConfig.DeviceRequests).toEqual([{ Driver: 'nvidia', Count: 2, DeviceIDs: null, Capabilities: [['gpu']], Options: null }]);
+      expect(HostConfig.DeviceRequests).toEqual([{ Driver: 'nvidia', Count: 0, DeviceIDs: ['1', '3'], Capabilities: [['gpu']], Options: null }]);
     } finally {
       await container.remove({ force: true, v: true });
     }

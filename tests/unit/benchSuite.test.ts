@@ -30,7 +30,7 @@ function problems(file: string): string[] {
 describe('suite files', () => {
   it('loads the shipped suite into a benchmark spec', () => {
     const spec = loadSuite(join(repoRoot, 'suites', 'smoke.yaml'));
-    expect(spec).toEqual({ suite: 'smoke', tasks: ['prisonersDilemma'], models: ['baseline'], seeds: 2, maxSteps: 20, concurrency: 2, budgetUsd: 0, noise: { prisonersDilemma: 0.03 } });
+    expect(spec).toEqual({ suite: 'smoke', tasks: ['prisonersDilemma'], models: ['baseline'], seeds: 2, maxSteps: 20, concurrency: 2, budgetUsd: 0, noise: { prisonersDilemma: 0.03 }, data: 'real' });
   });
 
   it('fills in defaults and resolves a replay file next to the suite', () => {
