@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BenchSpec } from '../../lib/bench/types.js';
+import { findAgentContainer, removeRunResources } from '../../lib/sandbox/container.js';
+import { docker } from '../../lib/sandbox/docker.js';
+import { leasedGpus, releaseGpus } from '../../lib/sandbox/gpus.js';
+import { useFixtureTasks } from '../helpers/sandbox.js';
+import { useTestTemporal } from '../helpers/temporal.js';
+import { runInput, startRun } from '../helpers/runs.js';
+
+/** Poll until `check` returns a value (the runs here wait on retries, whose timing is the server's). */
+async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** The result of the run's completed reserveGpus activity, once there is one. */
+async function reservedGpus(handle: WorkflowHandle): Promise<string[] | undefined> {
+  const history = await handle.fetchHistory();
+  const done = history.events?.find((e) => e.activityTaskCompletedEventAttributes);
+  const payload = done?.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data;
+  return payload ? (JSON.parse(Buffer.from(payload).toString()) as string[]) : undefined;
+}
+
+/**
+ * This machine has no GPU runtime: a run needing GPUs gets them leased and its container created
+ * with the device request, but Docker cannot start it. That is as far as these tests follow a run.
+ */
+describe('runs that need GPUs', () => {
+  const t = useTestTemporal();
+  const suffix = randomBytes(3).toString('hex');
+  const gpuQueue = `gpu-${suffix}`;
+  const handles: WorkflowHandle[] = [];
+  let stopWorkers: () => void = () => undefined;
+  let workersDone: Promise<unknown> = Promise.resolve();
+
+  beforeAll(async () => {
+    useFixtureTasks();
+    process.env.MLGYM_GPUS = `fake-gpu-${suffix}`; // one GPU on this "host"
+    const workers = [await t.worker(`cpu-${suffix}`), await t.worker(gpuQueue)];
+    workersDone = Promise.all(workers.map((w) => w.run()));
+    stopWorkers = () => workers.forEach((w) => w.shutdown());
+  });
+
+  afterAll(async () => {
+    for (const h of handles) await h.terminate('test over').catch(() => undefined);
+    for (const h of handles) {
+      await removeRunResources(h.workflowId);
+      await releaseGpus(h.workflowId);
+    }
+    stopWorkers();
+    await workersDone;
+  });
+
+  it("go from a benchmark to the GPU queue, lease the host's GPU and ask Docker for exactly it", async () => {
+    const benchId = `bench-gpu-${suffix}`;
+    const spec: BenchSpec = { tasks: ['gpuProbe'], models: ['baseline'], seeds: 1, maxSteps: 5, concurrency: 1, noise: {}, gpus: { gpuProbe: 1 }, gpuTaskQueue: gpuQueue };
+    handles.push(await t.client.workflow.start('benchmark', { taskQueue: `cpu-${suffix}`, workflowId: benchId, args: [spec] }));
+    const childId = await eventually(async () => {
+      for await (const w of t.client.workflow.list({ query: `WorkflowType = 'agentRun' AND MlgymBenchId = '${benchId}'` })) return w.workflowId;
+      return undefined;
+    }, 'the child run');
+    const child = t.client.workflow.getHandle(childId);
+    handles.push(child);
+    expect((await child.describe()).taskQueue).toBe(gpuQueue);
+    expect(await eventually(() => reservedGpus(child), 'reserveGpus')).toEqual([`fake-gpu-${suffix}`]);
+    const info = await eventually(() => findAgentContainer(childId), 'the created container');
+    const { HostConfig } = await docker().getContainer(info.Id).inspect();
+    expect(HostConfig.DeviceRequests).toEqual([{ Driver: 'nvidia', Count: 0, DeviceIDs: [`fake-gpu-${suffix}`], Capabilities: [['gpu']], Options: null }]);
+    await t.client.workflow.getHandle(benchId).terminate('seen enough');
+    await child.terminate('seen enough').catch(() => undefined);
+    await removeRunResources(childId);
+  });
+
+  it('wait while the GPUs are leased to another run, and get them once it has ended', async () => {
+    const first = runInput('gpuProbe', 'baseline', { gpus: 1, runId: `gpu-first-${suffix}` });
+    const second = runInput('gpuProbe', 'baseline', { gpus: 1, runId: `gpu-second-${suffix}` });
+    const a = await startRun(t.client, gpuQueue, first);
+    handles.push(a);
+    expect(await eventually(() => reservedGpus(a), "the first run's reserveGpus")).toEqual([`fake-gpu-${suffix}`]);
+    const b = await startRun(t.client, gpuQueue, second);
+    handles.push(b);
+    const failure = await eventually(async () => {
+      const pending = (await b.describe()).raw.pendingActivities?.[0];
+      return pending?.activityType?.name === 'reserveGpus' && pending.lastFailure?.message ? pending.lastFailure.message : undefined;
+    }, 'the second run to wait for the GPU');
+    expect(failure).toBe("waiting for 1 GPU(s): 0 of this host's 1 are free");
+    expect(await reservedGpus(b)).toBeUndefined();
+
+    await a.terminate('make room');
+    expect(await eventually(() => reservedGpus(b), "the second run's reserveGpus")).toEqual([`fake-gpu-${suffix}`]);
+    expect(leasedGpus(second.runId)).toEqual([`fake-gpu-${suffix}`]);
+    expect(leasedGpus(first.runId)).toBeUndefined();
+  });
+});
