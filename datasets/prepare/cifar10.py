@@ -1,0 +1,69 @@
+"""Fetch the real CIFAR-10 from Hugging Face (uoft-cs/cifar10) into the cifar10 dataset layout.
+
+Usage, in the task image (torch.txt: datasets, Pillow) with network, from datasets/:
+    python3 prepare/cifar10.py OUT_DIR PRIVATE_DIR
+Download: about 145 MB of parquet files (PNG-encoded images), cached by `datasets` under HF_HOME.
+Disk: about 185 MB written (train_images.npy 154 MB, test_images.npy 31 MB) plus the download cache.
+Time: a minute or two, mostly decoding the 60,000 PNGs.
+OUT_DIR gets train_images.npy (50000, 32, 32, 3) uint8, train_labels.npy (50000,) uint8 and
+test_images.npy (10000, 32, 32, 3) uint8; PRIVATE_DIR gets answers.csv with the 10,000 test labels,
+5,000 in the validation split and 5,000 in the test split. The files are written by the fixture
+generator's write_layout, so the real data and the fixture share one layout.
+Full-scale baseline (tasks/imageClassificationCifar10/baseline.py, 10 epochs of a two-conv CNN):
+about a minute on one GPU, roughly 10 minutes on one CPU core.
+"""
+import importlib.util
+import os
+import sys
+
+import numpy as np
+
+HF_ID = "uoft-cs/cifar10"
+COUNTS = {"train": 50_000, "test": 10_000}
+
+
+def fixture_module():
+    """fixtures/cifar10.py, loaded by path (its name is this script's name too)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "cifar10.py")
+    spec = importlib.util.spec_from_file_location("cifar10_fixture", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_split(name):
+    """All images of a split as uint8 (N, 32, 32, 3) and their labels, in the data set's order."""
+    from datasets import load_dataset
+
+    split = load_dataset(HF_ID, split=name)
+    if len(split) != COUNTS[name]:
+        sys.exit(f"{HF_ID} {name}: {len(split)} rows, expected {COUNTS[name]}")
+    images, labels = [], []
+    for row in split:
+        images.append(np.asarray(row["img"].convert("RGB"), dtype=np.uint8))
+        labels.append(row["label"])
+    images, labels = np.stack(images), np.asarray(labels, dtype=np.int64)
+    if labels.min() < 0 or labels.max() > 9:
+        sys.exit(f"{HF_ID} {name}: labels outside 0-9")
+    print(f"{name}: {images.shape}", file=sys.stderr)
+    return images, labels
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit("usage: python3 prepare/cifar10.py OUT_DIR PRIVATE_DIR")
+    train_images, train_labels = load_split("train")
+    test_images, test_labels = load_split("test")
+    readme = (
+        "CIFAR-10 (Krizhevsky, 2009, 'Learning Multiple Layers of Features from Tiny Images'), from Hugging Face\n"
+        f"{HF_ID}. train_images.npy uint8 (50000, 32, 32, 3), train_labels.npy uint8 (50000,),\n"
+        "test_images.npy uint8 (10000, 32, 32, 3), in the data set's order. Labels: 0 airplane, 1 automobile,\n"
+        "2 bird, 3 cat, 4 deer, 5 dog, 6 frog, 7 horse, 8 ship, 9 truck. The test labels are not included.\n"
+    )
+    fixture_module().write_layout(
+        sys.argv[1], sys.argv[2], train_images, train_labels, test_images, test_labels, readme
+    )
+
+
+if __name__ == "__main__":
+    main()
