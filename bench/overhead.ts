@@ -15,7 +15,9 @@ export interface OverheadResult {
   steps: number;
   /** Steps per second of each run, per path. */
   durable: number[];
+  /** The session over its long-lived stream (what toolExec uses), and with one docker exec per command (its fallback). */
   session: number[];
+  sessionOneShot: number[];
   exec: number[];
   /** Median step time split into its parts (durable path, ms). */
   breakdown: ReturnType<typeof stepBreakdown>;
@@ -29,8 +31,9 @@ export interface OverheadResult {
 const SESSION = { timeoutS: 1800, waitS: 2, capChars: 20_000 };
 
 /**
- * The same trivial commands three ways: through the durable path (workflow → agentTurn → toolExec),
- * through the in-container session directly, and as bare docker execs. The worker is warm.
+ * The same trivial commands four ways: through the durable path (workflow → agentTurn → toolExec),
+ * through the in-container session directly (over its stream, and with one exec per command), and as
+ * bare docker execs. The worker is warm.
  */
 export async function measureOverhead(env: BenchEnv, worker: BenchWorker, runs: number, steps: number): Promise<OverheadResult> {
   const commands = trivialCommands(steps);
@@ -53,13 +56,19 @@ export async function measureOverhead(env: BenchEnv, worker: BenchWorker, runs: 
   const runId = env.runId('direct');
   const { containerId } = await ensureRunContainer(new ArtifactStore(), { runId, taskId: TASK, model: 'bench' });
   const session: number[] = [];
+  const sessionOneShot: number[] = [];
   const exec: number[] = [];
   try {
+    await runInSession(containerId, 'bench-open', 'true', SESSION); // opens the stream, as a run's first command does
     for (let r = 0; r < runs; r++) {
       const viaSession = await timed(async () => {
         for (const [i, c] of commands.entries()) await runInSession(containerId, `bench-${r}-${i}`, c, SESSION);
       });
       session.push((steps / viaSession.ms) * 1000);
+      const viaOneShot = await timed(async () => {
+        for (const [i, c] of commands.entries()) await runInSession(containerId, `bench-once-${r}-${i}`, c, { ...SESSION, oneShot: true });
+      });
+      sessionOneShot.push((steps / viaOneShot.ms) * 1000);
       const viaExec = await timed(async () => {
         for (const c of commands) await execIn(containerId, ['bash', '-c', c]);
       });
@@ -69,5 +78,5 @@ export async function measureOverhead(env: BenchEnv, worker: BenchWorker, runs: 
     await removeRunResources(runId);
   }
   const breakdown = Object.fromEntries(Object.keys(breakdowns[0]!).map((k) => [k, median(breakdowns.map((b) => b[k as keyof typeof b]))])) as OverheadResult['breakdown'];
-  return { runs, steps, durable, session, exec, breakdown, workflowTasksPerStep: median(wftPerStep), workerCpuMsPerStep, serverCpuMsPerStep };
+  return { runs, steps, durable, session, sessionOneShot, exec, breakdown, workflowTasksPerStep: median(wftPerStep), workerCpuMsPerStep, serverCpuMsPerStep };
 }

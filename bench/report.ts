@@ -11,11 +11,12 @@ export interface BenchResults {
   date: string;
   machine: { cpus: number; memoryGb: number; node: string; loadavg: Record<string, number[]> };
   targets: { maxDurableVsExec: number; concurrentRuns: number; maxWorkerMbPerRun: number; resumeSlackS: number };
-  overhead: OverheadResult;
-  provisioning: ProvisioningResult;
-  concurrency: ConcurrencyLevel[];
-  recovery: { heartbeatTimeoutS: number; kills: RecoveryKill[] };
-  history: HistoryResult;
+  /** A section is missing when the run measured only some (`--only`). */
+  overhead?: OverheadResult;
+  provisioning?: ProvisioningResult;
+  concurrency?: ConcurrencyLevel[];
+  recovery?: { heartbeatTimeoutS: number; kills: RecoveryKill[] };
+  history?: HistoryResult;
   elapsedS: number;
 }
 
@@ -28,7 +29,7 @@ const table = (head: string[], rows: (string | number)[][]) =>
 const ok = (pass: boolean) => (pass ? '**met**' : '**not met**');
 const s = (ms: number, decimals = 1) => round(ms / 1000, decimals);
 
-function overheadSection({ overhead: o, targets }: BenchResults): string {
+function overheadSection(o: OverheadResult, { targets }: BenchResults): string {
   const [durable, session, exec] = [o.durable, o.session, o.exec].map(median) as [number, number, number];
   const b = o.breakdown;
   return [
@@ -37,7 +38,10 @@ function overheadSection({ overhead: o, targets }: BenchResults): string {
       ['path', 'steps/s', 'ms/step', 'durable ms/step ÷ this', 'runs (steps/s)'],
       [
         ['durable: workflow → agentTurn → toolExec', round(durable), round(1000 / durable), 1, o.durable.map((v) => round(v)).join(', ')],
-        ['in-container session (runInSession)', round(session), round(1000 / session), round(session / durable), o.session.map((v) => round(v)).join(', ')],
+        ['in-container session (runInSession over its stream)', round(session), round(1000 / session), round(session / durable), o.session.map((v) => round(v)).join(', ')],
+        ...(o.sessionOneShot
+          ? [['in-container session, one docker exec per command (the fallback)', round(median(o.sessionOneShot)), round(1000 / median(o.sessionOneShot)), round(median(o.sessionOneShot) / durable), o.sessionOneShot.map((v) => round(v)).join(', ')]]
+          : []),
         ['bare docker exec (execIn `bash -c`)', round(exec), round(1000 / exec), round(exec / durable), o.exec.map((v) => round(v)).join(', ')],
       ],
     ),
@@ -47,12 +51,13 @@ function overheadSection({ overhead: o, targets }: BenchResults): string {
       `(of ${round(b.stepMs)}; ${round(o.workflowTasksPerStep)} workflow tasks per step). ` +
       `CPU per durable step: worker ${round(o.workerCpuMsPerStep)} ms, dev server ${round(o.serverCpuMsPerStep)} ms.`,
     '',
-    `Target durable ≤ ${targets.maxDurableVsExec}× bare exec: ${round(exec / durable)}× → ${ok(exec / durable <= targets.maxDurableVsExec)}; ` +
-      `vs the session round trip: ${round(session / durable)}× → ${ok(session / durable <= targets.maxDurableVsExec)}.`,
+    `Target durable ≤ ${targets.maxDurableVsExec}× bare exec: ${round(exec / durable)}× → ${ok(exec / durable <= targets.maxDurableVsExec)}. ` +
+      `For reference, durable ÷ session round trip over its stream: ${round(session / durable)}×` +
+      (o.sessionOneShot ? `; ÷ session with one exec per command: ${round(median(o.sessionOneShot) / durable)}×.` : '.'),
   ].join('\n');
 }
 
-function provisioningSection({ provisioning: p }: BenchResults): string {
+function provisioningSection(p: ProvisioningResult): string {
   return [
     '## 2. Provisioning',
     table(
@@ -67,7 +72,7 @@ function provisioningSection({ provisioning: p }: BenchResults): string {
   ].join('\n');
 }
 
-function concurrencySection({ concurrency, targets }: BenchResults): string {
+function concurrencySection(concurrency: ConcurrencyLevel[], { targets }: BenchResults): string {
   const rows = concurrency.map((c) => [
     c.runs, c.stepsPerRun, round(c.stepsPerS), s(c.wallMs), c.failedRuns, c.activityRetries,
     round(c.workerCpuMsPerStep, 0), round(c.serverCpuMsPerStep, 0), round(c.workerIdleMb, 0), round(c.workerPeakMb, 0), round((c.workerPeakMb - c.workerIdleMb) / c.runs, 1), c.containers, round(c.containerMeanMb, 1),
@@ -83,7 +88,7 @@ function concurrencySection({ concurrency, targets }: BenchResults): string {
   ].join('\n');
 }
 
-function recoverySection({ recovery, targets }: BenchResults): string {
+function recoverySection(recovery: NonNullable<BenchResults['recovery']>, { targets }: BenchResults): string {
   const limit = recovery.heartbeatTimeoutS + targets.resumeSlackS;
   const rows = recovery.kills.map((k, i) => [i + 1, k.atStep, k.inFlight, s(k.recoveryMs), s(k.workerStartMs), ok(k.recoveryMs <= limit * 1000)]);
   return [
@@ -92,7 +97,7 @@ function recoverySection({ recovery, targets }: BenchResults): string {
   ].join('\n');
 }
 
-function historySection({ history: h }: BenchResults): string {
+function historySection(h: HistoryResult): string {
   const rows = h.executions.map((e, i) => [i + 1, e.steps, e.events, round(e.jsonBytes / 1024, 1), round(e.protoBytes / 1024, 1), round(e.events / e.steps, 1), round(e.jsonBytes / e.steps, 0)]);
   const steady = h.executions[1] ?? h.executions[0]!;
   const perStep = steady.events / steady.steps;
@@ -106,6 +111,8 @@ function historySection({ history: h }: BenchResults): string {
   ].join('\n');
 }
 
+const section = (title: string, body: string | undefined) => body ?? `## ${title}\n\nNot measured in this run (\`--only\`).`;
+
 export function renderMarkdown(r: BenchResults): string {
   const load = Object.entries(r.machine.loadavg).map(([at, l]) => `${at} ${l.map((v) => round(v)).join('/')}`).join('; ');
   return [
@@ -114,25 +121,25 @@ export function renderMarkdown(r: BenchResults): string {
     `Machine: ${r.machine.cpus} cores, ${r.machine.memoryGb} GB, Node ${r.machine.node}; load average (1/5/15 min) ${load}. ` +
       `Embedded dev server (SQLite), one worker process, task prisonersDilemma, replay agent. Total ${round(r.elapsedS / 60, 1)} min.`,
     '',
-    overheadSection(r),
+    section('1. Per-step overhead', r.overhead && overheadSection(r.overhead, r)),
     '',
-    provisioningSection(r),
+    section('2. Provisioning', r.provisioning && provisioningSection(r.provisioning)),
     '',
-    concurrencySection(r),
+    section('3. Concurrency', r.concurrency && concurrencySection(r.concurrency, r)),
     '',
-    recoverySection(r),
+    section('4. Recovery', r.recovery && recoverySection(r.recovery, r)),
     '',
-    historySection(r),
+    section('5. History', r.history && historySection(r.history)),
     '',
   ].join('\n');
 }
 
-/** latest.md and latest.json, plus a dated copy of each. */
-export function writeResults(r: BenchResults, dir: string): string[] {
+/** latest.md and latest.json, plus a dated copy of each; a partial run (`--only`) writes only its dated copy, marked partial. */
+export function writeResults(r: BenchResults, dir: string, partial = false): string[] {
   mkdirSync(dir, { recursive: true });
   const stamp = r.date.replace(/:/g, '-').slice(0, 16);
   const files: string[] = [];
-  for (const name of ['latest', stamp]) {
+  for (const name of partial ? [`${stamp}-partial`] : ['latest', stamp]) {
     files.push(join(dir, `${name}.md`), join(dir, `${name}.json`));
     writeFileSync(join(dir, `${name}.md`), renderMarkdown(r));
     writeFileSync(join(dir, `${name}.json`), JSON.stringify(r, null, 2) + '\n');

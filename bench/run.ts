@@ -18,6 +18,19 @@ const RECOVERY = { heartbeatTimeoutS: 5, kills: 3 };
 const HISTORY = { steps: 120, continueEvery: 50 };
 const TARGETS = { maxDurableVsExec: 2, concurrentRuns: 32, maxWorkerMbPerRun: 20, resumeSlackS: 5 };
 
+/** `--only overhead,history`: measure only these sections (a partial run does not replace latest.md). */
+const SECTIONS = ['provisioning', 'overhead', 'history', 'concurrency', 'recovery'] as const;
+type Section = (typeof SECTIONS)[number];
+const onlyArg = process.argv.indexOf('--only');
+const only = onlyArg >= 0 ? (process.argv[onlyArg + 1] ?? '').split(',').filter(Boolean) : [...SECTIONS];
+const unknown = only.filter((s) => !(SECTIONS as readonly string[]).includes(s));
+if (unknown.length || !only.length) {
+  console.error(`usage: bench/run.ts [--only ${SECTIONS.join(',')}] (unknown: ${unknown.join(', ') || 'none given'})`);
+  process.exit(2);
+}
+const wanted = (s: Section) => only.includes(s);
+const partial = only.length < SECTIONS.length;
+
 const started = performance.now();
 const load: Record<string, number[]> = { start: loadavg() };
 const progress = (what: string) => {
@@ -27,16 +40,24 @@ const progress = (what: string) => {
 
 const env = await startBenchEnv();
 try {
-  const provisioning = await measureProvisioning(env, PROVISION_TRIES);
-  progress('provisioning');
-  const worker = await startBenchWorker(env);
-  const overhead = await measureOverhead(env, worker, OVERHEAD.runs, OVERHEAD.steps).finally(() => progress('overhead'));
-  const history = await measureHistory(env, HISTORY.steps, HISTORY.continueEvery).finally(() => worker.kill());
-  progress('history');
-  const concurrency = await measureConcurrency(env, CONCURRENCY.levels, CONCURRENCY.steps);
-  progress('concurrency');
-  const kills = await measureRecovery(env, RECOVERY.heartbeatTimeoutS, RECOVERY.kills);
-  progress('recovery');
+  const provisioning = wanted('provisioning') ? await measureProvisioning(env, PROVISION_TRIES) : undefined;
+  if (provisioning) progress('provisioning');
+  let overhead: BenchResults['overhead'];
+  let history: BenchResults['history'];
+  if (wanted('overhead') || wanted('history')) {
+    const worker = await startBenchWorker(env);
+    try {
+      if (wanted('overhead')) overhead = await measureOverhead(env, worker, OVERHEAD.runs, OVERHEAD.steps).finally(() => progress('overhead'));
+      if (wanted('history')) history = await measureHistory(env, HISTORY.steps, HISTORY.continueEvery);
+    } finally {
+      await worker.kill();
+    }
+    if (history) progress('history');
+  }
+  const concurrency = wanted('concurrency') ? await measureConcurrency(env, CONCURRENCY.levels, CONCURRENCY.steps) : undefined;
+  if (concurrency) progress('concurrency');
+  const kills = wanted('recovery') ? await measureRecovery(env, RECOVERY.heartbeatTimeoutS, RECOVERY.kills) : undefined;
+  if (kills) progress('recovery');
   const results: BenchResults = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version, loadavg: load },
@@ -44,11 +65,11 @@ try {
     overhead,
     provisioning,
     concurrency,
-    recovery: { heartbeatTimeoutS: RECOVERY.heartbeatTimeoutS, kills },
+    recovery: kills && { heartbeatTimeoutS: RECOVERY.heartbeatTimeoutS, kills },
     history,
     elapsedS: (performance.now() - started) / 1000,
   };
-  const files = writeResults(results, fileURLToPath(new URL('./results/', import.meta.url)));
+  const files = writeResults(results, fileURLToPath(new URL('./results/', import.meta.url)), partial);
   process.stdout.write(renderMarkdown(results));
   console.error(`[bench] wrote ${files.join(', ')}`);
 } finally {

@@ -8,6 +8,14 @@ and never starts it twice. The shell's working directory and exported variables 
 command to the next, as in a terminal.
 
   session.py run KEY TIMEOUT_S WAIT_S [CAP_CHARS] < command   -> one JSON line on stdout
+  session.py serve   -> the same for many requests: JSON lines on stdin, JSON lines on stdout
+
+`serve` is only a transport: one long-lived process per container that the worker keeps an attached
+stream to, so a command costs no `docker exec` and no interpreter start-up. Every request goes
+through the same key directory as `run`; the process holds no state of its own, and it exits when its
+stdin closes (the worker died or dropped the stream) while the commands it started keep running.
+A request is {"id", "key", "command", "timeout_s", "wait_s", "cap"}; the reply is `run`'s JSON plus
+"id" (or {"id", "error"}). The first line it writes is {"hello": {"pid", "boot"}}.
 """
 import json
 import os
@@ -30,7 +38,7 @@ WORKSPACE = os.path.join(HOME, "workspace")
 WRAPPER = r"""
 __mlgym_save_state() {
   { export -p | grep -vE '^declare -[a-zA-Z]*r|^declare -x (PWD|OLDPWD|SHLVL|_|BASHOPTS|SHELLOPTS|BASH_[A-Z_]*|MLGYM_[A-Z_]*)(=|$)'
-    printf 'cd %q\n' "$PWD"; } > "$MLGYM_STATE_FILE.tmp" 2>/dev/null && mv -f "$MLGYM_STATE_FILE.tmp" "$MLGYM_STATE_FILE"
+    printf 'cd %q\n' "$PWD"; } > "$MLGYM_STATE_FILE.$$.tmp" 2>/dev/null && mv -f "$MLGYM_STATE_FILE.$$.tmp" "$MLGYM_STATE_FILE"
 }
 trap __mlgym_save_state EXIT
 cd "$MLGYM_WORKSPACE" 2>/dev/null
@@ -76,6 +84,14 @@ def container_boot():
         return f.read().rsplit(")", 1)[1].split()[19]
 
 
+def record_not_started(cmd_dir, err):
+    """No process to run the command in (e.g. the pids limit is reached): record that as its result, so
+    no caller waits for a runner that never ran it."""
+    with open(os.path.join(cmd_dir, "output.log"), "w") as f:
+        f.write(f"could not start the command: {err}\n")
+    write_json(os.path.join(cmd_dir, "result.json"), {"exit_code": 126, "timed_out": False, "duration_s": 0})
+
+
 def execute(key, timeout):
     """The detached runner: run the command, enforce the timeout, record the result."""
     cmd_dir = os.path.join(CMDS, key)
@@ -83,8 +99,13 @@ def execute(key, timeout):
                MLGYM_CMD_FILE=os.path.join(cmd_dir, "command.sh"))
     started = time.time()
     with open(os.path.join(cmd_dir, "output.log"), "wb") as out:
-        proc = subprocess.Popen(["bash", "--noprofile", "--norc", "-c", WRAPPER], stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        try:
+            proc = subprocess.Popen(["bash", "--noprofile", "--norc", "-c", WRAPPER], stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        except OSError as err:
+            out.close()
+            record_not_started(cmd_dir, err)
+            return
         write_json(os.path.join(cmd_dir, "pid.json"), {"runner": os.getpid(), "shell": proc.pid, "boot": container_boot()})
         timed_out = False
         try:
@@ -100,7 +121,8 @@ def execute(key, timeout):
 
 def start(key, timeout, command):
     """Start the command's runner, detached; returns the read end of a pipe that closes when the runner
-    exits, or None when the key had already been started."""
+    exits, or None when the key had already been started (or no runner could be started; then its
+    result is already recorded)."""
     cmd_dir = os.path.join(CMDS, key)
     try:
         os.makedirs(cmd_dir)
@@ -110,16 +132,27 @@ def start(key, timeout, command):
         f.write(command)
     with open(STARTS_LOG, "a") as f:
         f.write(key + "\n")
-    done_r, done_w = os.pipe()
-    if os.fork() == 0:
+    done_r = done_w = None
+    try:
+        done_r, done_w = os.pipe()
+        pid = os.fork()
+    except OSError as err:
+        for fd in (done_r, done_w):
+            if fd is not None:
+                os.close(fd)
+        record_not_started(cmd_dir, err)
+        return None
+    if pid == 0:
         # The runner is a fork (no second interpreter start-up) in its own session, holding none of
         # the exec's streams, so the exec ends as soon as this process has reported.
         try:
-            os.close(done_r)
             os.setsid()
             devnull = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(devnull, fd)
+            # Nothing else the reporting process holds: in `serve`, that is other commands' pipes.
+            os.closerange(3, done_w)
+            os.closerange(done_w + 1, os.sysconf("SC_OPEN_MAX"))
             execute(key, timeout)
         finally:
             os._exit(0)
@@ -162,24 +195,19 @@ def capped(text, cap):
     return text[:head] + f"\n... [{len(text) - cap} characters omitted] ...\n" + text[-tail:]
 
 
-def report(key, done, wait_s, cap):
-    """Wait up to wait_s for the command's result: on the runner's pipe (`done`) when this call started
-    it, else by polling the result file."""
-    started = done is not None
+def poll(key):
+    """The command's recorded result; a lost one if its runner died without recording one; else None."""
     cmd_dir = os.path.join(CMDS, key)
     result_path = os.path.join(cmd_dir, "result.json")
-    deadline = time.time() + wait_s
     result = read_json(result_path)
-    while result is None and time.time() < deadline:
-        if not runner_alive(cmd_dir):
-            result = read_json(result_path) or {"exit_code": None, "timed_out": False, "lost": True}
-            break
-        if done is None:
-            time.sleep(0.02)
-        elif select.select([done], [], [], max(0.0, deadline - time.time()))[0]:
-            done = None  # the runner exited: its result is written, or it died (found out above)
-        result = read_json(result_path)
-    output_file = os.path.join(cmd_dir, "output.log")
+    if result is None and not runner_alive(cmd_dir):
+        result = read_json(result_path) or {"exit_code": None, "timed_out": False, "lost": True}
+    return result
+
+
+def reply(key, result, started, cap):
+    """The JSON reply for a command: still running, or done with its (capped) output."""
+    output_file = os.path.join(CMDS, key, "output.log")
     if result is None:
         return {"key": key, "state": "running", "started": started, "output_file": output_file}
     with open(output_file, "rb") as f:
@@ -189,12 +217,123 @@ def report(key, done, wait_s, cap):
                 output_chars=len(text), truncated=len(text) > cap, output_file=output_file, **shell_position())
 
 
+def report(key, done, wait_s, cap):
+    """Wait up to wait_s for the command's result: on the runner's pipe (`done`) when this call started
+    it, else by polling the result file."""
+    started = done is not None
+    deadline = time.time() + wait_s
+    result = poll(key)
+    while result is None and time.time() < deadline:
+        if done is None:
+            time.sleep(0.02)
+        elif select.select([done], [], [], max(0.0, deadline - time.time()))[0]:
+            os.close(done)
+            done = None  # the runner exited: its result is written, or it died (poll finds out)
+        result = poll(key)
+    if done is not None:
+        os.close(done)
+    return reply(key, result, started, cap)
+
+
+def valid_key(key):
+    return isinstance(key, str) and key != "" and key.replace("-", "").replace("_", "").replace(".", "").isalnum()
+
+
+class Waiting:
+    """A `serve` request waiting for its command: until its result is there or wait_s has passed."""
+
+    def __init__(self, request_id, key, done, wait_s, cap):
+        self.id, self.key, self.done, self.cap = request_id, key, done, cap
+        self.started = done is not None
+        self.deadline = time.time() + wait_s
+
+
+def reap_children():
+    """Collect runners that exited (in `serve` they are this process's children, not init's)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def send(message):
+    data = (json.dumps(message) + "\n").encode()
+    while data:
+        data = data[os.write(1, data):]
+
+
+def accept(line, waiting):
+    """Start (or re-attach to) the command of one request line and add it to `waiting`."""
+    req = None
+    try:
+        req = json.loads(line)
+        request_id, key = req["id"], req["key"]
+        timeout, wait_s, cap = float(req["timeout_s"]), float(req["wait_s"]), int(req.get("cap", 10_000))
+    except (ValueError, KeyError, TypeError) as err:
+        request_id = req.get("id") if isinstance(req, dict) else None
+        send({"id": request_id, "error": f"bad request: {err!r}"})
+        return
+    if not valid_key(key):
+        send({"id": request_id, "error": f"invalid key {key!r}"})
+        return
+    done = None if os.path.isdir(os.path.join(CMDS, key)) else start(key, timeout, str(req.get("command", "")))
+    waiting.append(Waiting(request_id, key, done, wait_s, cap))
+
+
+def serve():
+    """Answer JSON-line requests on stdin until it closes; commands run exactly as with `run`."""
+    os.makedirs(CMDS, exist_ok=True)
+    send({"hello": {"pid": os.getpid(), "boot": container_boot()}})
+    waiting = []
+    buffered = b""
+    while True:
+        reap_children()
+        now = time.time()
+        for w in list(waiting):
+            result = poll(w.key)
+            if result is None and now < w.deadline:
+                continue
+            waiting.remove(w)
+            if w.done is not None:
+                os.close(w.done)
+            send(dict(reply(w.key, result, w.started, w.cap), id=w.id))
+        pipes = [w.done for w in waiting if w.done is not None]
+        timeout = None
+        if waiting:
+            timeout = max(0.0, min(w.deadline for w in waiting) - time.time())
+            if any(w.done is None for w in waiting):
+                timeout = min(timeout, 0.02)  # re-attached: poll, as `run` does
+        readable = select.select([0] + pipes, [], [], timeout)[0]
+        for w in waiting:
+            if w.done in readable:
+                os.close(w.done)
+                w.done = None  # its runner exited; the next poll reads the result (or finds it lost)
+        if 0 in readable:
+            chunk = os.read(0, 65536)
+            if not chunk:
+                return  # the worker is gone; the commands started go on and are recorded as usual
+            buffered += chunk
+            *lines, buffered = buffered.split(b"\n")
+            for line in lines:
+                if line.strip():
+                    accept(line, waiting)
+
+
 def main(argv):
+    if argv == ["serve"]:
+        try:
+            serve()
+        except BrokenPipeError:
+            pass  # the stream is gone; nothing to tell
+        return
     if len(argv) not in (4, 5) or argv[0] != "run":
-        sys.exit("usage: session.py run KEY TIMEOUT_S WAIT_S [CAP_CHARS] < command")
+        sys.exit("usage: session.py run KEY TIMEOUT_S WAIT_S [CAP_CHARS] < command | session.py serve")
     key, timeout, wait_s = argv[1], float(argv[2]), float(argv[3])
     cap = int(argv[4]) if len(argv) == 5 else 10_000
-    if not key.replace("-", "").replace("_", "").replace(".", "").isalnum():
+    if not valid_key(key):
         sys.exit(f"invalid key {key!r}")
     os.makedirs(CMDS, exist_ok=True)
     command = sys.stdin.read() if not os.path.isdir(os.path.join(CMDS, key)) else ""

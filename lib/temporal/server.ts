@@ -27,10 +27,17 @@ export function temporalCli(): string {
   throw new Error('Temporal CLI not found: run `npm run setup`, put `temporal` on PATH or set MLGYM_TEMPORAL_CLI');
 }
 
+/**
+ * SQLite in write-ahead-log mode, synced at checkpoints rather than at every commit: a killed server
+ * loses nothing (the log is in the file); a power loss can lose the last commits, never consistency.
+ */
+const SQLITE_PRAGMAS = ['journal_mode=WAL', 'synchronous=NORMAL'];
+
 export function devServerArgs(opts: DevServerOptions = {}): string[] {
   const port = opts.port ?? DEFAULT_PORT;
   const args = ['server', 'start-dev', '--port', String(port), '--ui-port', String(opts.uiPort ?? port + 1000)];
   args.push('--db-filename', opts.dbFile ?? join(mlgymHome(), 'temporal.db'), '--log-level', 'warn');
+  for (const pragma of SQLITE_PRAGMAS) args.push('--sqlite-pragma', pragma);
   for (const key of allSearchAttributes) args.push('--search-attribute', `${key.name}=${searchAttributeTypeName(key.type)}`);
   for (const value of opts.dynamicConfig ?? []) args.push('--dynamic-config-value', value);
   return args;
