@@ -1,5 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, normalize, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { fromMlgym } from '../interop/mlgymTask.js';
@@ -108,9 +108,32 @@ export function loadTask(file: string, datasetsDir: string, options: TaskOptions
       if (!existsSync(resolve(dir, p))) throw new ConfigError(file, [{ path: `${field}[${i}]`, message: `expected a file in ${dir}, "${p}" does not exist` }]);
     });
   }
+  rejectCollisions(file, 'starter_code', task.starter_code);
+  rejectCollisions(file, 'evaluation_paths', [...task.evaluation_paths, ...task.private_files]);
   const gpus = options.gpus ?? (data === 'fixture' ? 0 : task.resources.gpus);
   const scores = data === 'fixture' ? { baseline_scores: task.fixture_baseline_scores, baseline_noise: task.fixture_baseline_noise } : {};
   return { ...task, ...scores, resources: { ...task.resources, gpus }, dir, file: resolve(file), data, datasets };
+}
+
+/**
+ * Where a task file lands in the workspace, or beside the evaluation script: its path in the task
+ * folder, or its base name when it lives outside it (code shared by several tasks, e.g. ../rlShared/src).
+ */
+export function placedName(path: string): string {
+  const clean = normalize(path);
+  return clean.startsWith('..') ? basename(clean) : clean;
+}
+
+function rejectCollisions(file: string, field: string, paths: string[]): void {
+  const seen = new Map<string, string>();
+  paths.forEach((p, i) => {
+    const name = placedName(p);
+    const other = seen.get(name);
+    if (other !== undefined && other !== p) {
+      throw new ConfigError(file, [{ path: `${field}[${i}]`, message: `expected distinct file names, "${p}" and "${other}" both land as ${name}` }]);
+    }
+    seen.set(name, p);
+  });
 }
 
 function datasetVariant(dataset: DatasetConfig & { file: string }, data: DataVariant): LoadedDataset {

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { dirname, join } from 'node:path';
-import type { LoadedTask } from '../config/load.js';
+import { placedName, type LoadedTask } from '../config/load.js';
 import { buildTar, treeEntries, type TarEntry } from './tar.js';
 import { docker, hardenedHostConfig, isNotFound, labels, AGENT_HOME, AGENT_UID, WORKSPACE } from './docker.js';
 
@@ -93,7 +93,7 @@ function ignoreAlreadyStarted(err: unknown): void {
 export async function fillWorkspace(containerId: string, task: LoadedTask): Promise<void> {
   const agent = { uid: AGENT_UID, gid: AGENT_UID, readOnly: false };
   const root = { uid: 0, gid: 0, readOnly: true };
-  const entries: TarEntry[] = task.starter_code.flatMap((p) => treeEntries(join(task.dir, p), p, agent));
+  const entries: TarEntry[] = task.starter_code.flatMap((p) => treeEntries(join(task.dir, p), placedName(p), agent));
   const localData = task.datasets.filter((d) => d.dataDir !== undefined);
   if (localData.length) {
     entries.push({ name: 'data', mode: 0o555, uid: 0, gid: 0 });

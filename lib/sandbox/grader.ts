@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { LoadedTask } from '../config/load.js';
+import { placedName, type LoadedTask } from '../config/load.js';
 import { buildTar, treeEntries } from './tar.js';
 import { docker, hardenedHostConfig, isNotFound, labels, RUNTIME_DIR, WORKSPACE } from './docker.js';
 import { volumeName } from './container.js';
@@ -60,7 +60,7 @@ export async function gradeWorkspace(runId: string, step: number, image: string,
     const files = [...new Set([...task.evaluation_paths, ...task.private_files])];
     const entries = [
       { name: 'grader', mode: 0o555, uid: 0, gid: 0 },
-      ...files.flatMap((p) => treeEntries(join(task.dir, p), `grader/${p}`, root)),
+      ...files.flatMap((p) => treeEntries(join(task.dir, p), `grader/${placedName(p)}`, root)),
       // The data variant's hidden answers, side by side with the evaluation script.
       ...task.datasets.flatMap((d) => (d.privateDir ? treeEntries(d.privateDir, 'grader', root).filter((e) => e.name !== 'grader') : [])),
     ];
@@ -76,7 +76,7 @@ export async function gradeWorkspace(runId: string, step: number, image: string,
       }
     }
     for (const split of splits) {
-      const result = await execIn(container.id, ['timeout', String(task.training_timeout), 'python3', task.evaluation_paths[0]!], {
+      const result = await execIn(container.id, ['timeout', String(task.training_timeout), 'python3', placedName(task.evaluation_paths[0]!)], {
         workdir: GRADER_DIR,
         env: [`MLGYM_SPLIT=${split}`, `MLGYM_DATA=${task.data}`, `MLGYM_SECRETS=${JSON.stringify(task.split_secrets[split])}`, `MLGYM_WORKSPACE=${WORKSPACE}`, `PYTHONPATH=${RUNTIME_DIR}`, 'PYTHONDONTWRITEBYTECODE=1', 'HOME=/tmp'],
       });

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, loadTask } from '../../lib/config/load.js';
+import { ConfigError, loadConfig, loadTask, placedName } from '../../lib/config/load.js';
 import { jsonSchema, schemaFile } from '../../lib/config/jsonSchema.js';
 import { datasetsDir, repoRoot, taskFile } from '../../lib/home.js';
 
@@ -60,6 +60,25 @@ describe('task config validation', () => {
     const file = join(dir, 'task.yaml');
     writeFileSync(file, 'id: t\nname: t\ndescription: d\nevaluation_paths: [evaluate.py]\nstarter_code: [missing.py]\nmetrics: [{name: acc, direction: max}]\nprimary_metric: acc\n');
     expect(() => loadTask(file, datasetsDir)).toThrow(/starter_code\[0\]: expected a file/);
+  });
+
+  it('places files of the task folder at their path and files shared from outside it under their base name', () => {
+    expect(placedName('src/train.py')).toBe('src/train.py');
+    expect(placedName('./baseline.py')).toBe('baseline.py');
+    expect(placedName('../rlShared/src')).toBe('src');
+    expect(placedName('../../data/regressionKaggleHousePrice/evaluate.py')).toBe('evaluate.py');
+    expect(placedName('sub/../../shared/grading.py')).toBe('grading.py');
+  });
+
+  it('rejects two starter files that would land at the same name', () => {
+    const root = mkdtempSync(join(tmpdir(), 'mlgym-task-'));
+    const dir = join(root, 'task');
+    mkdirSync(dir);
+    mkdirSync(join(root, 'shared'));
+    for (const f of [join(dir, 'evaluate.py'), join(dir, 'helpers.py'), join(root, 'shared', 'helpers.py')]) writeFileSync(f, 'print(1)\n');
+    const file = join(dir, 'task.yaml');
+    writeFileSync(file, 'id: t\nname: t\ndescription: d\nevaluation_paths: [evaluate.py]\nstarter_code: [helpers.py, ../shared/helpers.py]\nmetrics: [{name: acc, direction: max}]\nprimary_metric: acc\n');
+    expect(() => loadTask(file, datasetsDir)).toThrow(/starter_code\[1\]: expected distinct file names, "\.\.\/shared\/helpers\.py" and "helpers\.py" both land as helpers\.py/);
   });
 });
 
