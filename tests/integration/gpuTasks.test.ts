@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { join, resolve, sep } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTask, type LoadedTask } from '../../lib/config/load.js';
 import { datasetsDir, taskFile } from '../../lib/home.js';
 import type { RunResult } from '../../lib/run/types.js';
 import { findAgentContainer, removeRunResources } from '../../lib/sandbox/container.js';
 import { execIn } from '../../lib/sandbox/exec.js';
 import { gradeWorkspace } from '../../lib/sandbox/grader.js';
+import { ensureTaskImage } from '../../lib/sandbox/images.js';
 import { useTestTemporal } from '../helpers/temporal.js';
 import { runInput, startRun } from '../helpers/runs.js';
 
@@ -26,6 +27,23 @@ const csvCases = (column: string, rows: number): Malformed[] => [
   { what: 'bytes that are not UTF-8 text', command: 'head -c 3000 /dev/urandom > submission.csv', error: /is not a readable CSV file/ },
 ];
 
+/** A shell command that runs a short Python program in the workspace. */
+const pyEdit = (program: string): string => `python3 -c "${program}"`;
+
+const environmentSpecific = ['another environment', 'a wider network than the checkpoints', 'a checkpoint without the network'];
+const rlCases: Malformed[] = [
+  { what: 'no checkpoints/', command: 'rm -rf checkpoints', error: /submission artefact checkpoints not found in the workspace/ },
+  { what: 'four checkpoints', command: 'rm checkpoints/$(ls checkpoints | head -n 1)', error: /must hold exactly 5 \.pkl files \(one per training seed\), found 4/ },
+  { what: 'no config.yaml', command: 'rm config.yaml', error: /config\.yaml not found in the workspace/ },
+  { what: 'config.yaml that is not YAML', command: "printf 'network: [\\n' > config.yaml", error: /config\.yaml is not valid YAML/ },
+  { what: 'another environment', command: 'sed -i "s/^env_name: .*/env_name: CartPole-v1/" config.yaml', error: /env_name must be '.*' for this task, got 'CartPole-v1'/ },
+  { what: 'an unknown network setting', command: 'sed -i "s/^network:.*/network:\\n  wings: 2/" config.yaml', error: /unknown network setting\(s\) \['wings'\]/ },
+  { what: 'a wider network than the checkpoints', command: 'sed -i "s/hidden_units: [0-9]*/hidden_units: 17/" config.yaml', error: /has shape .* the network config\.yaml describes needs a float array of shape/ },
+  { what: 'a checkpoint that pickles code', command: pyEdit("import pickle, os; f=sorted(os.listdir('checkpoints'))[0]; pickle.dump({'network': os.system}, open('checkpoints/'+f, 'wb'))"), error: /is not a readable checkpoint: UnpicklingError: it needs posix\.system/ },
+  { what: 'a checkpoint without the network', command: pyEdit("import pickle, os; f=sorted(os.listdir('checkpoints'))[0]; pickle.dump({'seed': 0}, open('checkpoints/'+f, 'wb'))"), error: /must be a pickled dict with the network's variables under the key 'network'/ },
+  { what: 'random bytes as a checkpoint', command: 'head -c 3000 /dev/urandom > checkpoints/$(ls checkpoints | head -n 1)', error: /is not a readable checkpoint/ },
+];
+
 /** Per task: how its artifact can be broken, and what the grader must say. */
 const malformed: Record<string, Malformed[]> = {
   imageClassificationCifar10: [
@@ -35,6 +53,26 @@ const malformed: Record<string, Malformed[]> = {
     { what: 'NaN', command: 'sed -i \\$s/.*/nan/ submission.csv', error: /label 'nan' is not a class number 0-9/ },
   ],
   imageCaptioningCOCO: [...csvCases('caption', 200)],
+  naturalLanguageInferenceMNLI: [
+    { what: 'no model folder', command: 'rm -rf bert_mnli_model', error: /submission artefact bert_mnli_model not found in the workspace/ },
+    { what: 'no config.json', command: 'rm bert_mnli_model/config.json', error: /bert_mnli_model\/config\.json is missing/ },
+    { what: 'weights that are not safetensors', command: 'head -c 3000 /dev/urandom > bert_mnli_model/model.safetensors', error: /cannot load bert_mnli_model\/ with AutoModelForSequenceClassification/ },
+    { what: 'a head with 2 labels', command: pyEdit("import json; p='bert_mnli_model/config.json'; c=json.load(open(p)); c['id2label']={'0':'a','1':'b'}; c['label2id']={'a':0,'b':1}; json.dump(c, open(p,'w'))"), error: /the weights in bert_mnli_model\/ do not fit its config\.json|the model has 2 labels, expected 3/ },
+  ],
+  languageModelingFineWeb: [
+    { what: 'no model.pt', command: 'rm model.pt', error: /submission artefact model\.pt not found in the workspace/ },
+    { what: 'no model_config.pt', command: 'rm model_config.pt', error: /model_config\.pt not found in the workspace/ },
+    { what: 'random bytes as weights', command: 'head -c 3000 /dev/urandom > model.pt', error: /model\.pt must be a state dict of tensors/ },
+    { what: 'a whole pickled module', command: pyEdit("import torch; torch.save(torch.nn.Linear(2, 2), 'model.pt')"), error: /model\.pt must be a state dict of tensors/ },
+    { what: 'a missing parameter', command: pyEdit("import torch; s=torch.load('model.pt'); s.pop('norm.weight'); torch.save(s, 'model.pt')"), error: /model\.pt does not match GPT\(model_config\): missing \['norm\.weight'\]/ },
+    { what: 'NaN weights', command: pyEdit("import torch; s=torch.load('model.pt'); s['norm.weight'][0]=float('nan'); torch.save(s, 'model.pt')"), error: /model\.pt holds NaN or infinite values/ },
+    { what: 'a block size below the windows', command: pyEdit("import torch; c=torch.load('model_config.pt'); c['block_size']=64; torch.save(c, 'model_config.pt')"), error: /block_size 64 is below the evaluation's 1024-token windows/ },
+    { what: 'an unknown config field', command: pyEdit("import torch; c=torch.load('model_config.pt'); c['wings']=2; torch.save(c, 'model_config.pt')"), error: /model_config\.pt: unknown fields \['wings'\]/ },
+  ],
+  // The RL tasks share their grading code: all its checks on one task, the environment-specific ones on the others.
+  rlMountainCarContinuous: rlCases,
+  rlBreakoutMinAtar: rlCases.filter((c) => environmentSpecific.includes(c.what)),
+  rlMetaMazeMisc: rlCases.filter((c) => environmentSpecific.includes(c.what)),
 };
 
 /** Seconds of the baseline's spread the suite allows: 3 × the recorded fixture noise, else the evaluation's rounding. */
@@ -42,19 +80,31 @@ function tolerance(task: LoadedTask, metric: string, recorded: number): number {
   return Math.max(3 * (task.baseline_noise[metric] ?? 0), 1e-6 * Math.max(1, Math.abs(recorded)));
 }
 
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
 /** Paths in the container of files with exactly the content of `file`. */
 async function copiesOf(containerId: string, file: string): Promise<string[]> {
-  const digest = createHash('sha256').update(readFileSync(file)).digest('hex');
+  const digest = sha256(file);
   const size = statSync(file).size;
   const out = await execIn(containerId, ['sh', '-c', `find / \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -type f -size ${size}c -print0 2>/dev/null | xargs -0 -r sha256sum`], { user: 'root' });
   return out.stdout.split('\n').filter((l) => l.startsWith(digest)).map((l) => l.slice(66));
 }
 
-/** What only the grader may hold: the evaluation scripts, the task's private files and the fixture's answers. */
+/** Every file under a folder. */
+const filesUnder = (dir: string): string[] => readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f)).filter((f) => statSync(f).isFile());
+
+/**
+ * What only the grader may hold: the evaluation scripts, the task's private files and the fixture's
+ * answers, less what the agent is meant to have too: the grader's copies of starter code (the model
+ * code it rebuilds the artifact with) and of public data (a labelled validation split).
+ */
 function graderOnlyFiles(task: LoadedTask): string[] {
-  const own = [...task.evaluation_paths, ...task.private_files].map((p) => join(task.dir, p));
-  const answers = task.datasets.flatMap((d) => (d.privateDir ? readdirSync(d.privateDir).map((f) => join(d.privateDir!, f)) : []));
-  return [...own, ...answers].filter((f) => statSync(f).isFile());
+  const starter = task.starter_code.map((p) => resolve(task.dir, p));
+  const isStarter = (f: string) => starter.some((s) => f === s || f.startsWith(s + sep));
+  const own = [...task.evaluation_paths, ...task.private_files].map((p) => resolve(task.dir, p)).filter((f) => statSync(f).isFile() && !isStarter(f));
+  const publicData = new Set(task.datasets.flatMap((d) => (d.dataDir ? filesUnder(d.dataDir).map(sha256) : [])));
+  const answers = task.datasets.flatMap((d) => (d.privateDir ? filesUnder(d.privateDir) : [])).filter((f) => !publicData.has(sha256(f)));
+  return [...own, ...answers];
 }
 
 describe('the GPU-scale tasks on their fixture data, with the baseline agent, through the real server, worker and Docker', () => {
@@ -68,6 +118,8 @@ describe('the GPU-scale tasks on their fixture data, with the baseline agent, th
     describe(id, () => {
       const task = loadTask(taskFile(id), datasetsDir, { data: 'fixture' });
       let run: { runId: string; image: string; containerId: string } | undefined;
+      // A fresh machine builds the task's image first (PyTorch from PyPI: minutes); the run's own time is bounded by testTimeout.
+      beforeAll(() => ensureTaskImage(task, () => undefined), 30 * 60_000);
 
       it('the baseline trains, validates and submits near its recorded fixture score; no answers reach the agent', async () => {
         const input = runInput(id, 'baseline', { data: 'fixture', gpus: 0, keep: true, maxSteps: 5 });
