@@ -49,7 +49,14 @@ export const TaskConfig = z
     benchmark_name: z.string().optional(),
     // Durable MLGym additions
     metrics: z
-      .array(z.strictObject({ name: metricName, direction: Direction }))
+      .array(
+        z.strictObject({
+          name: metricName,
+          direction: Direction,
+          /** The value depends on the host (CPU or wall time): comparable only between runs on one kind of machine. */
+          machine_dependent: z.boolean().default(false),
+        }),
+      )
       .min(1, 'expected at least one metric with its direction'),
     primary_metric: metricName,
     baseline_noise: z.record(metricName, z.number().nonnegative()).default({}),
