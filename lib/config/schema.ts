@@ -54,7 +54,7 @@ export const TaskConfig = z
           name: metricName,
           direction: Direction,
           /** The value depends on the host (CPU or wall time): comparable only between runs on one kind of machine. */
-          machine_dependent: z.boolean().default(false),
+          machine_dependent: z.boolean().optional(),
         }),
       )
       .min(1, 'expected at least one metric with its direction'),
