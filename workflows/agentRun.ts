@@ -14,6 +14,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { heartbeatTimeoutS } from '../lib/run/timeouts.js';
 import type { Attempt, ExitReason, RunInput, RunResult, RunState, RunStatus, TaskRef, TurnResult } from '../lib/run/types.js';
 import { MlgymBestScore, MlgymStatus } from '../lib/temporal/searchAttributes.js';
 import { addBudgetUpdate, cancelUpdate, hintSignal, pauseSignal, resumeSignal, statusQuery } from './messages.js';
@@ -25,7 +26,7 @@ const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '
  * the heartbeat timeout; the start-to-close timeouts only bound a hung attempt.
  */
 function activitiesFor(input: RunInput) {
-  const heartbeatTimeout = `${input.heartbeatTimeoutS ?? 10}s`;
+  const heartbeatTimeout = `${heartbeatTimeoutS(input)}s`;
   const options = (startToCloseTimeout: string, maximumAttempts?: number) => ({ startToCloseTimeout, heartbeatTimeout, retry: { ...retry, maximumAttempts } });
   const { provision, snapshot } = proxyActivities<Activities>(options('1h', 10));
   const { agentTurn } = proxyActivities<Activities>(options('15m', 20));

@@ -6,6 +6,7 @@ import { DataVariant } from '../config/schema.js';
 import { hostGpus } from '../sandbox/gpus.js';
 import { datasetsDir, taskFile } from '../home.js';
 import { newRunId } from '../run/ids.js';
+import { runStartTimeouts } from '../run/timeouts.js';
 import type { RunInput, RunResult } from '../run/types.js';
 import { namespace, taskQueueFor } from '../temporal/client.js';
 import { MlgymModel, MlgymStatus, MlgymTask } from '../temporal/searchAttributes.js';
@@ -104,6 +105,7 @@ export async function runCommand(taskId: string, opts: RunOptions): Promise<numb
     taskQueue,
     workflowId: runId,
     args: [input],
+    ...runStartTimeouts(input),
     typedSearchAttributes: [
       { key: MlgymTask, value: taskId },
       { key: MlgymModel, value: model },

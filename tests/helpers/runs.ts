@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { newRunId } from '../../lib/run/ids.js';
+import { runStartTimeouts } from '../../lib/run/timeouts.js';
 import type { RunInput } from '../../lib/run/types.js';
 import { MlgymModel, MlgymTask } from '../../lib/temporal/searchAttributes.js';
 
@@ -13,6 +14,7 @@ export function startRun(client: Client, taskQueue: string, input: RunInput) {
     taskQueue,
     workflowId: input.runId,
     args: [input],
+    ...runStartTimeouts(input),
     typedSearchAttributes: [
       { key: MlgymTask, value: input.taskId },
       { key: MlgymModel, value: input.model },
