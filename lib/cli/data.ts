@@ -5,12 +5,12 @@ import { datasetsDir, taskFile } from '../home.js';
 import { docker } from '../sandbox/docker.js';
 import { ensureTaskImage } from '../sandbox/images.js';
 import { generateFixtures } from '../data/fixtures.js';
-import { EXIT, printJson, say, UsageError } from './output.js';
+import { EXIT, parseIntFlag, printJson, say, UsageError } from './output.js';
 import { listTaskIds } from './tasks.js';
 
-function knownTask(taskId: string): LoadedTask {
+function knownTask(taskId: string, gpus?: number): LoadedTask {
   if (!existsSync(taskFile(taskId))) throw new UsageError(`unknown task "${taskId}"; known tasks: ${listTaskIds().join(', ')}`);
-  return loadTask(taskFile(taskId), datasetsDir);
+  return loadTask(taskFile(taskId), datasetsDir, { gpus });
 }
 
 /** `mlgym fixtures [--force]`: generate the datasets' fixtures (scripts/prepare-data.sh runs it at set-up). */
@@ -22,8 +22,8 @@ export async function fixturesCommand(opts: { force?: boolean; json?: boolean })
 }
 
 /** `mlgym build <task>`: build the task's environment image (or find it by its content hash) and print its tag. */
-export async function buildCommand(taskId: string, opts: { json?: boolean }): Promise<number> {
-  const task = knownTask(taskId);
+export async function buildCommand(taskId: string, opts: { gpus?: string; json?: boolean }): Promise<number> {
+  const task = knownTask(taskId, opts.gpus === undefined ? undefined : parseIntFlag('gpus', opts.gpus, 0));
   const image = await ensureTaskImage(task, say);
   if (opts.json) printJson({ task: task.id, image });
   else process.stdout.write(`${image}\n`);

@@ -31,6 +31,7 @@ program.command('tasks').description('list the tasks').option('--json', 'print J
 program
   .command('build <task>')
   .description("build the task's environment image (cached by content hash) and print its tag")
+  .option('--gpus <n>', "the image of a run with this many GPUs (default: the task's resources.gpus)")
   .option('--json', 'print JSON on stdout')
   .action(async (task, o) => {
     exitCode = await buildCommand(task, o);

@@ -99,20 +99,19 @@ export function loadTask(file: string, datasetsDir: string, options: TaskOptions
     if (!found) throw new ConfigError(file, [{ path: `dataset_configs[${i}]`, message: `expected an existing dataset config, looked in ${candidates.join(', ')}` }]);
     return datasetVariant({ ...loadConfig('dataset', found), file: found }, data);
   });
-  for (const [field, paths] of [
-    ['starter_code', task.starter_code],
-    ['evaluation_paths', task.evaluation_paths],
-    ['private_files', task.private_files],
-  ] as const) {
-    paths.forEach((p, i) => {
-      if (!existsSync(resolve(dir, p))) throw new ConfigError(file, [{ path: `${field}[${i}]`, message: `expected a file in ${dir}, "${p}" does not exist` }]);
-    });
+  const wanted: { field: string; path: string }[] = [
+    ...(['starter_code', 'evaluation_paths', 'private_files'] as const).flatMap((field) => task[field].map((path, i) => ({ field: `${field}[${i}]`, path }))),
+    ...(['requirements_path', 'gpu_requirements_path'] as const).flatMap((field) => (task[field] ? [{ field, path: task[field] }] : [])),
+  ];
+  for (const { field, path } of wanted) {
+    if (!existsSync(resolve(dir, path))) throw new ConfigError(file, [{ path: field, message: `expected a file in ${dir}, "${path}" does not exist` }]);
   }
   rejectCollisions(file, 'starter_code', task.starter_code);
   rejectCollisions(file, 'evaluation_paths', [...task.evaluation_paths, ...task.private_files]);
   const gpus = options.gpus ?? (data === 'fixture' ? 0 : task.resources.gpus);
   const scores = data === 'fixture' ? { baseline_scores: task.fixture_baseline_scores, baseline_noise: task.fixture_baseline_noise } : {};
-  return { ...task, ...scores, resources: { ...task.resources, gpus }, dir, file: resolve(file), data, datasets };
+  const requirements_path = gpus > 0 && task.gpu_requirements_path ? task.gpu_requirements_path : task.requirements_path;
+  return { ...task, ...scores, requirements_path, resources: { ...task.resources, gpus }, dir, file: resolve(file), data, datasets };
 }
 
 /**

@@ -38,6 +38,8 @@ export const TaskConfig = z
     command_timeout: z.number().int().positive().default(120),
     use_generic_conda: z.boolean().default(true),
     requirements_path: relPath.optional(),
+    /** Requirements for a run given GPUs, in place of requirements_path (e.g. CUDA builds of JAX). */
+    gpu_requirements_path: relPath.optional(),
     starter_code: z.array(relPath).default([]),
     baseline_paths: z.array(relPath).default([]),
     baseline_scores: z.array(z.record(metricName, z.number())).default([]),

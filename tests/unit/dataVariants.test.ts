@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkTaskData, ConfigError, loadTask } from '../../lib/config/load.js';
+import { datasetsDir, taskFile } from '../../lib/home.js';
 import { buildContext, contextHash, dockerfile, offeredWheels, pipCert } from '../../lib/sandbox/images.js';
 
 /** A task with one dataset that has real data (not prepared) and a fixture (generated). */
@@ -121,5 +122,33 @@ describe('task images and pip', () => {
     writeFileSync(join(links, 'torch-2.15.0+cpu-cp311-cp311-linux_x86_64.whl'), 'a rebuilt cpu build');
     expect(contextHash(buildContext(task, env).entries, 'base')).not.toBe(before);
     expect(contextHash(plain.entries, 'base')).not.toBe(before);
+  });
+});
+
+describe('requirements for runs given GPUs', () => {
+  const rl = () => taskFile('rlMountainCarContinuous');
+  const requirementsOf = (gpus: number) => {
+    const { entries } = buildContext(loadTask(rl(), datasetsDir, { gpus }), {});
+    return { text: String(entries.find((e) => e.name === 'requirements.txt')!.content), hash: contextHash(entries, 'base') };
+  };
+
+  it("builds a run with GPUs from gpu_requirements_path (CUDA JAX) and one without from requirements_path (CPU JAX)", () => {
+    expect(loadTask(rl(), datasetsDir, { data: 'fixture' }).requirements_path).toBe('../requirements/rl.txt');
+    expect(loadTask(rl(), datasetsDir).requirements_path).toBe('../requirements/rl-cuda.txt');
+    const cpu = requirementsOf(0);
+    const gpu = requirementsOf(2);
+    expect(cpu.text).toMatch(/^jax==0\.10\.2$/m);
+    expect(gpu.text).toMatch(/^jax\[cuda12\]==0\.10\.2$/m);
+    expect(gpu.hash).not.toBe(cpu.hash);
+  });
+
+  it('keeps requirements_path for a task without gpu_requirements_path', () => {
+    expect(loadTask(taskFile('imageClassificationCifar10'), datasetsDir, { gpus: 1 }).requirements_path).toBe('../requirements/torch.txt');
+  });
+
+  it('names the field of a requirements file that does not exist', () => {
+    const { file, datasets } = taskWithFixture();
+    writeFileSync(file, readFileSync(file, 'utf8') + 'gpu_requirements_path: cuda.txt\n');
+    expect(() => loadTask(file, datasets)).toThrow(/gpu_requirements_path: expected a file in .*"cuda\.txt" does not exist/);
   });
 });
