@@ -126,3 +126,17 @@ describe('exported JSON Schemas', () => {
     expect(task.additionalProperties).toBe(false);
   });
 });
+
+describe('mlgym build', () => {
+  it('exits 2 for a GPU count that is not a number, before building anything', () => {
+    const out = mlgym('build', 'rlMountainCarContinuous', '--gpus', 'two');
+    expect(out.status).toBe(2);
+    expect(out.stderr).toMatch(/--gpus expects an integer >= 0, got "two"/);
+  });
+
+  it('exits 2 for an unknown task, listing the known ones', () => {
+    const out = mlgym('build', 'noSuchTask', '--gpus', '0');
+    expect(out.status).toBe(2);
+    expect(out.stderr).toMatch(/unknown task "noSuchTask"; known tasks: .*rlMountainCarContinuous/);
+  });
+});
