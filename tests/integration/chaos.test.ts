@@ -8,9 +8,8 @@ import type { RunResult } from '../../lib/run/types.js';
 import { removeRunResources, findAgentContainer } from '../../lib/sandbox/container.js';
 import { execIn } from '../../lib/sandbox/exec.js';
 import { devServerArgs, portAnswers, temporalCli } from '../../lib/temporal/server.js';
-import { MlgymModel, MlgymTask } from '../../lib/temporal/searchAttributes.js';
 import { startFakeOpenAI, type ChatRequestBody, type FakeOpenAI } from '../helpers/fakeOpenAI.js';
-import { runInput } from '../helpers/runs.js';
+import { runInput, startRun } from '../helpers/runs.js';
 import { killHard, startWorkerProcess } from '../helpers/workerProcess.js';
 
 const RUNS = 3;
@@ -82,10 +81,7 @@ describe('chaos: workers killed at random points, the server killed once', () =>
       const input = runInput('prisonersDilemma', `openai:chaos-${i}`, { maxSteps: 12, keep: true, heartbeatTimeoutS: 2, budgetUsd: 10 });
       input.runId = `${input.runId}-${tag}`;
       runIds.push(input.runId);
-      return client.workflow.start('agentRun', {
-        taskQueue: QUEUE, workflowId: input.runId, args: [input], workflowTaskTimeout: '2s',
-        typedSearchAttributes: [{ key: MlgymTask, value: input.taskId }, { key: MlgymModel, value: input.model }],
-      });
+      return startRun(client, QUEUE, input);
     };
 
     // Undisturbed runs: one worker, no kills.

@@ -7,9 +7,8 @@ import { ArtifactStore } from '../../lib/artifacts/store.js';
 import { recordName } from '../../lib/run/records.js';
 import type { RunResult } from '../../lib/run/types.js';
 import { removeRunResources } from '../../lib/sandbox/container.js';
-import { MlgymModel, MlgymTask } from '../../lib/temporal/searchAttributes.js';
 import { startFakeOpenAI, type ChatRequestBody, type FakeOpenAI } from '../helpers/fakeOpenAI.js';
-import { runInput } from '../helpers/runs.js';
+import { runInput, startRun } from '../helpers/runs.js';
 import { killHard, startWorkerProcess } from '../helpers/workerProcess.js';
 
 const QUEUE = 'reply-crash';
@@ -79,10 +78,7 @@ describe('a worker killed right after a model reply was stored', () => {
 
     let worker = await startWorkerProcess(env);
     const killed = killOnAppearance(worker, llmDir, store.path(input.runId, callRecordName(KILL_STEP, 0)), store.path(input.runId, recordName.turn(KILL_STEP)));
-    const handle = await client.workflow.start('agentRun', {
-      taskQueue: QUEUE, workflowId: input.runId, args: [input], workflowTaskTimeout: '2s',
-      typedSearchAttributes: [{ key: MlgymTask, value: input.taskId }, { key: MlgymModel, value: input.model }],
-    });
+    const handle = await startRun(client, QUEUE, input);
     const started = Date.now();
     const kill = await Promise.race([killed, handle.result().then(() => Promise.reject(new Error('the run ended before the worker was killed')))]);
     const callsAtKill = fake.calls;
