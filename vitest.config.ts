@@ -1,14 +1,30 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Three tiers. `unit` needs neither Docker nor a Temporal server (`npm run test:unit`); `workflow`
+ * runs the workflows against stub activities on the time-skipping test server; `integration` uses the
+ * real dev server and Docker engine that its global set-up starts and checks. `npm test` runs all three.
+ */
 export default defineConfig({
   test: {
-    // The Temporal core bridge is a native addon: run test files in child processes, one at a time,
-    // because they share one dev server and one Docker engine on a 2-core machine.
+    // The Temporal core bridge is a native addon: test files run in child processes.
     pool: 'forks',
-    fileParallelism: false,
-    testTimeout: 300_000,
-    hookTimeout: 300_000,
-    globalSetup: ['tests/globalSetup.ts'],
-    include: ['tests/**/*.test.ts'],
+    projects: [
+      { test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], pool: 'forks', testTimeout: 30_000 } },
+      // Each file starts its own time-skipping server; one file at a time on a 2-core machine.
+      { test: { name: 'workflow', include: ['tests/workflow/**/*.test.ts'], pool: 'forks', fileParallelism: false, testTimeout: 60_000, hookTimeout: 60_000 } },
+      {
+        test: {
+          name: 'integration',
+          include: ['tests/integration/**/*.test.ts', 'tests/browser/**/*.test.ts'],
+          // They share one dev server and one Docker engine on a 2-core machine: one file at a time.
+          pool: 'forks',
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          globalSetup: ['tests/globalSetup.ts'],
+        },
+      },
+    ],
   },
 });
