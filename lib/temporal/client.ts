@@ -1,5 +1,4 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 
 /** The task queue of workflows and activities (MLGYM_TASK_QUEUE separates independent deployments). */
 export const TASK_QUEUE = process.env.MLGYM_TASK_QUEUE ?? 'mlgym';
@@ -18,8 +17,4 @@ export function namespace(): string {
 export async function connectClient(address: string): Promise<Client> {
   const connection = await Connection.connect({ address });
   return new Client({ connection, namespace: namespace() });
-}
-
-export function connectWorker(address: string): Promise<NativeConnection> {
-  return NativeConnection.connect({ address });
 }

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { mlgymHome } from '../home.js';
-import { devServerArgs, portAnswers, DEFAULT_PORT, temporalCli } from '../temporal/server.js';
-import { connectWorker, GPU_TASK_QUEUE, TASK_QUEUE } from '../temporal/client.js';
-import { hostGpus } from '../sandbox/gpus.js';
-import { ensureServer } from '../temporal/server.js';
-import { createWorker } from '../../worker.js';
+import { mlgymHome } from '../lib/home.js';
+import { devServerArgs, portAnswers, DEFAULT_PORT, temporalCli } from '../lib/temporal/server.js';
+import { GPU_TASK_QUEUE, TASK_QUEUE } from '../lib/temporal/client.js';
+import { hostGpus } from '../lib/sandbox/gpus.js';
+import { ensureServer } from '../lib/temporal/server.js';
+import { startWorker } from './worker.js';
 import { say, UsageError } from './output.js';
 
 /** `mlgym server`: the embedded dev server in the foreground. */
@@ -29,7 +29,7 @@ export async function workerCommand(opts: { gpus?: string } = {}): Promise<numbe
   }
   const taskQueue = opts.gpus !== undefined ? GPU_TASK_QUEUE : TASK_QUEUE;
   const server = await ensureServer();
-  const worker = await createWorker(await connectWorker(server.address), { taskQueue });
+  const worker = await startWorker(server.address, taskQueue);
   say(`worker polling ${taskQueue} on ${server.address}${opts.gpus !== undefined ? ` with GPUs ${hostGpus().join(', ')}` : ''}; Ctrl-C to stop`);
   await worker.run();
   return 0;

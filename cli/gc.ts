@@ -1,6 +1,6 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { docker, labels } from '../sandbox/docker.js';
-import { removeRunResources } from '../sandbox/container.js';
+import { docker, labels } from '../lib/sandbox/docker.js';
+import { removeRunResources } from '../lib/sandbox/container.js';
 import { connect } from './connect.js';
 import { printJson, say } from './output.js';
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { checkSpec, loadSuite } from '../bench/suite.js';
-import type { BenchmarkResult, BenchSpec } from '../bench/types.js';
-import { namespace, TASK_QUEUE } from '../temporal/client.js';
+import { checkSpec, loadSuite } from '../lib/bench/suite.js';
+import type { BenchmarkResult, BenchSpec } from '../lib/bench/types.js';
+import { namespace, TASK_QUEUE } from '../lib/temporal/client.js';
 import { showBenchProgress } from './benchProgress.js';
 import { awaitResult, connect, workflowUrl } from './connect.js';
 import { EXIT, parseIntFlag, printJson, say, UsageError } from './output.js';

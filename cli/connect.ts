@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
-import { ensureServer, type ServerHandle } from '../temporal/server.js';
-import { connectClient, connectWorker, TASK_QUEUE } from '../temporal/client.js';
-import { createWorker } from '../../worker.js';
+import { ensureServer, type ServerHandle } from '../lib/temporal/server.js';
+import { connectClient, TASK_QUEUE } from '../lib/temporal/client.js';
+import { startWorker } from './worker.js';
 import { say } from './output.js';
 
 /** Start or reuse the embedded dev server (unless TEMPORAL_ADDRESS is set) and connect a client. */
@@ -23,7 +23,7 @@ export function workflowUrl(server: ServerHandle, namespace: string, workflowId:
 export async function awaitResult<T>(server: ServerHandle, client: Client, finished: Promise<T>, useWorker: boolean, progress: Promise<void>, taskQueue = TASK_QUEUE): Promise<T> {
   let result: T;
   if (useWorker) {
-    const worker = await createWorker(await connectWorker(server.address), { taskQueue });
+    const worker = await startWorker(server.address, taskQueue);
     result = await worker.runUntil(finished);
   } else {
     say('waiting for a worker (`mlgym worker`) to run it');

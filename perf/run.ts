@@ -1,4 +1,4 @@
-// `npm run bench`: measures the durable path on the embedded defaults and writes bench/results/.
+// `npm run bench`: measures the durable path on the embedded defaults and writes perf/results/.
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { measureConcurrency } from './concurrency.js';
@@ -25,7 +25,7 @@ const onlyArg = process.argv.indexOf('--only');
 const only = onlyArg >= 0 ? (process.argv[onlyArg + 1] ?? '').split(',').filter(Boolean) : [...SECTIONS];
 const unknown = only.filter((s) => !(SECTIONS as readonly string[]).includes(s));
 if (unknown.length || !only.length) {
-  console.error(`usage: bench/run.ts [--only ${SECTIONS.join(',')}] (unknown: ${unknown.join(', ') || 'none given'})`);
+  console.error(`usage: perf/run.ts [--only ${SECTIONS.join(',')}] (unknown: ${unknown.join(', ') || 'none given'})`);
   process.exit(2);
 }
 const wanted = (s: Section) => only.includes(s);

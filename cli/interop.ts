@@ -1,11 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ArtifactStore } from '../artifacts/store.js';
-import { exportRun } from '../interop/export.js';
-import { replayFromTraj, replayYaml } from '../interop/replay.js';
-import { readTraj } from '../interop/traj.js';
-import { hasRun } from '../report/records.js';
-import { recordName } from '../run/records.js';
+import { ArtifactStore } from '../lib/artifacts/store.js';
+import { exportRun } from '../lib/interop/export.js';
+import { replayFromTraj, replayYaml } from '../lib/interop/replay.js';
+import { readTraj } from '../lib/interop/traj.js';
+import { hasRun } from '../lib/report/records.js';
+import { recordName } from '../lib/run/records.js';
 import { printJson, say, UsageError } from './output.js';
 
 /** `mlgym export <runId> --out <dir>`: a finished run as MLGym's run folder (<task>.traj, results.json, args.yaml). */

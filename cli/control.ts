@@ -1,6 +1,6 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { CancelMode, RunStatus } from '../run/types.js';
-import { addBudgetUpdate, cancelUpdate, hintSignal, pauseSignal, resumeSignal, statusQuery } from '../../workflows/messages.js';
+import type { CancelMode, RunStatus } from '../lib/run/types.js';
+import { addBudgetUpdate, cancelUpdate, hintSignal, pauseSignal, resumeSignal, statusQuery } from '../workflows/messages.js';
 import { connect } from './connect.js';
 import { printJson, say, UsageError } from './output.js';
 

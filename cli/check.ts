@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { detectKind, loadConfig, loadTask } from '../config/load.js';
-import { datasetsDir } from '../home.js';
+import { detectKind, loadConfig, loadTask } from '../lib/config/load.js';
+import { datasetsDir } from '../lib/home.js';
 import { printJson, say } from './output.js';
 
 /** Validate a task, dataset or model-registry YAML; a ConfigError propagates (exit 2). */

@@ -1,6 +1,6 @@
-import { ArtifactStore } from '../artifacts/store.js';
-import { readTrajectory, recordName } from '../run/records.js';
-import type { RunResult } from '../run/types.js';
+import { ArtifactStore } from '../lib/artifacts/store.js';
+import { readTrajectory, recordName } from '../lib/run/records.js';
+import type { RunResult } from '../lib/run/types.js';
 import { printJson, say, UsageError } from './output.js';
 import { runSummary } from './run.js';
 import { existsSync } from 'node:fs';

@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { loadTask, type LoadedTask } from '../config/load.js';
-import { datasetsDir, taskFile } from '../home.js';
-import { docker } from '../sandbox/docker.js';
-import { ensureTaskImage } from '../sandbox/images.js';
-import { generateFixtures } from '../data/fixtures.js';
+import { loadTask, type LoadedTask } from '../lib/config/load.js';
+import { datasetsDir, taskFile } from '../lib/home.js';
+import { docker } from '../lib/sandbox/docker.js';
+import { ensureTaskImage } from '../lib/sandbox/images.js';
+import { generateFixtures } from '../lib/data/fixtures.js';
 import { EXIT, parseIntFlag, printJson, say, UsageError } from './output.js';
 import { listTaskIds } from './tasks.js';
 

@@ -1,13 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ArtifactStore } from '../artifacts/store.js';
-import { benchmarkRuns } from '../report/benchmark.js';
-import { buildReport } from '../report/html/page.js';
-import { hasRun, readRunRecords } from '../report/records.js';
-import { runFromRecords, type ReportRun, type RunHint } from '../report/run.js';
-import { runFromTraj } from '../report/trajRun.js';
-import { namespace } from '../temporal/client.js';
-import { DEFAULT_UI_PORT } from '../temporal/server.js';
+import { ArtifactStore } from '../lib/artifacts/store.js';
+import { benchmarkRuns } from '../lib/report/benchmark.js';
+import { buildReport } from '../lib/report/html/page.js';
+import { hasRun, readRunRecords } from '../lib/report/records.js';
+import { runFromRecords, type ReportRun, type RunHint } from '../lib/report/run.js';
+import { runFromTraj } from '../lib/report/trajRun.js';
+import { namespace } from '../lib/temporal/client.js';
+import { DEFAULT_UI_PORT } from '../lib/temporal/server.js';
 import { connect, workflowUrl } from './connect.js';
 import { printJson, say, UsageError } from './output.js';
 

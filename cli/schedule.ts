@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
-import { benchmarkSchedule, type Timing } from '../bench/schedule.js';
-import { loadSuite } from '../bench/suite.js';
+import { benchmarkSchedule, type Timing } from '../lib/bench/schedule.js';
+import { loadSuite } from '../lib/bench/suite.js';
 import { connect } from './connect.js';
 import { printJson, say, UsageError } from './output.js';
 

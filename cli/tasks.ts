@@ -1,7 +1,7 @@
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadTask } from '../config/load.js';
-import { datasetsDir, taskDirs, taskFile } from '../home.js';
+import { loadTask } from '../lib/config/load.js';
+import { datasetsDir, taskDirs, taskFile } from '../lib/home.js';
 import { printJson, say } from './output.js';
 
 export function listTaskIds(): string[] {

@@ -1,4 +1,4 @@
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../lib/config/load.js';
 
 /** Exit codes of the CLI contract. */
 export const EXIT = { ok: 0, runFailed: 1, badInput: 2 } as const;

@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { loadScoresInput } from '../scoring/input.js';
-import { profilePlotSvg } from '../scoring/plots.js';
-import { svgToPng } from '../scoring/png.js';
-import { computeProfiles } from '../scoring/profiles.js';
+import { loadScoresInput } from '../lib/scoring/input.js';
+import { profilePlotSvg } from '../lib/scoring/plots.js';
+import { svgToPng } from '../lib/scoring/png.js';
+import { computeProfiles } from '../lib/scoring/profiles.js';
 import { printJson, say, UsageError } from './output.js';
 
 export interface AupOptions {
