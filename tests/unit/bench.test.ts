@@ -29,21 +29,33 @@ describe('benchmark jobs and run ids', () => {
 });
 
 describe('mapLimited', () => {
-  it('runs at most `limit` at once and keeps the order of the results', async () => {
+  it('runs at most `limit` at once, starts the next as one finishes, and keeps the order of the results', async () => {
+    // Each item waits until the test releases it, so the order of events is the test's, not a timer's.
+    const release = new Map<number, () => void>();
+    const started: number[] = [];
     let running = 0;
     let most = 0;
-    const order: number[] = [];
-    const results = await mapLimited([30, 10, 40, 0, 5], 2, async (ms) => {
+    const done = mapLimited([0, 1, 2, 3, 4], 2, async (i) => {
       running++;
       most = Math.max(most, running);
-      await new Promise((r) => setTimeout(r, ms));
-      order.push(ms);
+      started.push(i);
+      await new Promise<void>((r) => release.set(i, r));
       running--;
-      return ms * 2;
+      return i * 10;
     });
-    expect(results).toEqual([60, 20, 80, 0, 10]);
+    const settle = () => new Promise((r) => setImmediate(r));
+    await settle();
+    expect(started).toEqual([0, 1]);
+    release.get(1)!();
+    await settle();
+    expect(started).toEqual([0, 1, 2]);
+    for (const i of [2, 0, 4, 3]) {
+      await settle();
+      release.get(i)!();
+    }
+    expect(await done).toEqual([0, 10, 20, 30, 40]);
     expect(most).toBe(2);
-    expect(order).toEqual([10, 30, 0, 5, 40]);
+    expect(started).toEqual([0, 1, 2, 3, 4]);
   });
 
   it('handles a limit above the number of items, and no items', async () => {

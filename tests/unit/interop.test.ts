@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -17,10 +16,8 @@ import { recordName } from '../../lib/run/records.js';
 import { runFromTraj } from '../../lib/report/trajRun.js';
 import type { RunResult, TurnResult } from '../../lib/run/types.js';
 import { EDIT_ACTION, writeRun, type RunSpec } from '../helpers/reportFixtures.js';
+import { mlgym } from '../helpers/cli.js';
 
-function mlgym(env: Record<string, string>, ...args: string[]) {
-  return spawnSync('node', [join(repoRoot, 'bin/mlgym.js'), ...args], { encoding: 'utf8', cwd: repoRoot, env: { ...process.env, ...env } });
-}
 
 function write(file: string, text: string): string {
   mkdirSync(dirname(file), { recursive: true });
@@ -66,7 +63,7 @@ evaluation_read_only: true
   );
   for (const f of ['baseline.py', 'evaluate.py', 'data/train.csv']) write(join(root, 'data/regressionKaggleHousePrice', f), '# fixture\n');
 
-  it('need the translation: as they are, a task lacks our metric fields', () => {
+  it('need the translation: as they are, a task lacks our metric fields', async () => {
     const raw = schemas.task.safeParse(parseYaml(readFileSync(taskFile, 'utf8')));
     expect(raw.success).toBe(false);
     expect(raw.error!.issues.map((i) => i.path.join('.'))).toEqual(expect.arrayContaining(['metrics', 'primary_metric']));
@@ -74,7 +71,7 @@ evaluation_read_only: true
     expect(detectKind(datasetFile)).toBe('dataset');
   });
 
-  it("load a known task with MLGym's metrics and its checkout's files", () => {
+  it("load a known task with MLGym's metrics and its checkout's files", async () => {
     const parsed = parseWithHook('task', taskFile);
     expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
     const task = parsed.data!;
@@ -92,14 +89,14 @@ evaluation_read_only: true
     expect(resolve(dir, task.dataset_configs[0]!)).toBe(datasetFile);
   });
 
-  it("load a dataset with its checkout's data as local_path", () => {
+  it("load a dataset with its checkout's data as local_path", async () => {
     const parsed = parseWithHook('dataset', datasetFile);
     expect(parsed.success).toBe(true);
     expect(parsed.data).toMatchObject({ name: 'KaggleHousingPrice', data_path: 'data/regressionKaggleHousePrice/data', is_local: true, local_path: '../../data/regressionKaggleHousePrice/data' });
     expect(existsSync(resolve(dirname(datasetFile), parsed.data!.local_path!, 'train.csv'))).toBe(true);
   });
 
-  it('ask for the metric of a task outside MLGym-Bench, naming the field', () => {
+  it('ask for the metric of a task outside MLGym-Bench, naming the field', async () => {
     const titanic = write(join(root, 'configs/tasks/titanic.yaml'), 'id: titanicSurvival\nname: Titanic\ndescription: Predict survival.\nbaseline_scores:\n  - Accuracy: 0.76555\nevaluation_paths: [evaluate.py]\n');
     expect(() => parseWithHook('task', titanic)).toThrow(ConfigError);
     try {
@@ -111,18 +108,18 @@ evaluation_read_only: true
     }
   });
 
-  it('name a baseline metric whose direction MLGym does not give', () => {
+  it('name a baseline metric whose direction MLGym does not give', async () => {
     const odd = write(join(root, 'configs/tasks/blotto.yaml'), 'id: blotto\nname: Blotto\ndescription: Play.\nbaseline_scores:\n  - Score: -0.248\n    Wins: 3\nevaluation_paths: [evaluate.py]\n');
     const parsed = parseWithHook('task', odd);
     expect(parsed.success).toBe(false);
     expect(parsed.error!.issues.map((i) => i.path.join('.'))).toEqual(['baseline_scores.0.Wins']);
   });
 
-  it('cover the 13 MLGym-Bench tasks', () => {
+  it('cover the 13 MLGym-Bench tasks', async () => {
     expect(Object.keys(MLGYM_TASK_METRICS)).toHaveLength(13);
   });
 
-  it('leave our own task configs exactly as they are', () => {
+  it('leave our own task configs exactly as they are', async () => {
     const files = readdirSync(tasksDir).map((d) => join(tasksDir, d, 'task.yaml')).filter(existsSync);
     expect(files.length).toBeGreaterThan(0);
     for (const file of files) {
@@ -163,19 +160,19 @@ describe('export to MLGym .traj, import as a replay file, report', () => {
 
   beforeAll(async () => {
     result = await writeRun(store, spec);
-    const r = mlgym(env, 'export', spec.runId, '--out', out, '--json');
+    const r = await mlgym(env, 'export', spec.runId, '--out', out, '--json');
     expect(r.status, r.stderr).toBe(0);
     exported = JSON.parse(r.stdout);
   });
 
-  it("writes MLGym's run folder: <task>.traj, results.json, args.yaml", () => {
+  it("writes MLGym's run folder: <task>.traj, results.json, args.yaml", async () => {
     expect(exported.files).toEqual({ traj: join(out, 'prisonersDilemma.traj'), results: join(out, 'results.json'), args: join(out, 'args.yaml') });
     expect(exported.steps).toBe(spec.steps.length);
     expect(JSON.parse(readFileSync(exported.files.results, 'utf8'))).toEqual({ agent: [{ Score: 2.5 }, { Score: 2.45 }], baseline: { Score: 2.41418 } });
     expect(parseYaml(readFileSync(exported.files.args, 'utf8'))).toMatchObject({ agent: { model: { model_name: 'gpt-4o' } }, environment: { task_config_path: 'tasks/prisonersDilemma/task.yaml' } });
   });
 
-  it('has the .traj fields MLGym writes', () => {
+  it('has the .traj fields MLGym writes', async () => {
     const traj = JSON.parse(readFileSync(exported.files.traj, 'utf8'));
     expect(Object.keys(traj)).toEqual(['environment', 'trajectory', 'history', 'info']);
     expect(traj.trajectory.map((s: object) => Object.keys(s).sort())).toEqual(spec.steps.map(() => ['action', 'execution_time', 'observation', 'response', 'state', 'thought']));
@@ -201,7 +198,7 @@ describe('export to MLGym .traj, import as a replay file, report', () => {
 
   it('imports the .traj as a replay file that plays back the same actions', async () => {
     const replayFile = join(home, 'replay.yaml');
-    const r = mlgym(env, 'import', exported.files.traj, '--out', replayFile, '--json');
+    const r = await mlgym(env, 'import', exported.files.traj, '--out', replayFile, '--json');
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ file: exported.files.traj, out: replayFile, task: 'prisonersDilemma', actions: spec.steps.length, model: `replay:${replayFile}` });
     const steps = loadReplay(replayFile);
@@ -214,19 +211,19 @@ describe('export to MLGym .traj, import as a replay file, report', () => {
     expect(readFileSync(replayFile, 'utf8')).toContain('- action: |-\n    edit 3:4\n');
   });
 
-  it('imports next to the .traj by default, and exits 2 on a bad .traj', () => {
-    const r = mlgym(env, 'import', exported.files.traj);
+  it('imports next to the .traj by default, and exits 2 on a bad .traj', async () => {
+    const r = await mlgym(env, 'import', exported.files.traj);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain(`wrote ${spec.steps.length} action(s) to ${join(out, 'prisonersDilemma.replay.yaml')}`);
     expect(existsSync(join(out, 'prisonersDilemma.replay.yaml'))).toBe(true);
     const bad = write(join(home, 'bad.traj'), JSON.stringify({ environment: 'x', history: [] }));
-    const b = mlgym(env, 'import', bad, '--json');
+    const b = await mlgym(env, 'import', bad, '--json');
     expect(b.status).toBe(2);
     expect(JSON.parse(b.stdout).problems).toEqual([{ path: 'trajectory', message: expect.any(String) }]);
-    expect(mlgym(env, 'import', write(join(home, 'garbage.traj'), '{ nope')).status).toBe(2);
+    expect((await mlgym(env, 'import', write(join(home, 'garbage.traj'), '{ nope'))).status).toBe(2);
   });
 
-  it('reports the exported .traj like the run it came from', () => {
+  it('reports the exported .traj like the run it came from', async () => {
     const run = runFromTraj(exported.files.traj);
     expect(run).toMatchObject({ origin: 'traj', task: 'prisonersDilemma', model: 'gpt-4o', exitStatus: result.exitStatus, status: 'completed', stepCount: spec.steps.length, primaryMetric: 'Score', direction: 'max', baseline: 2.41418 });
     expect(run.costUsd).toBeCloseTo(result.costUsd, 12);
@@ -236,7 +233,7 @@ describe('export to MLGym .traj, import as a replay file, report', () => {
     expect(run.steps.map((s) => s.action)).toEqual(spec.steps.map((s) => s.action));
 
     const html = join(home, 'both.html');
-    const r = mlgym(env, 'report', '--runs', spec.runId, '--traj', exported.files.traj, '--out', html, '--json');
+    const r = await mlgym(env, 'report', '--runs', spec.runId, '--traj', exported.files.traj, '--out', html, '--json');
     expect(r.status, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(json).toMatchObject({ kind: 'runs', runs: [spec.runId, 'export.prisonersDilemma'], tasks: ['prisonersDilemma'], models: ['gpt-4o'] });
@@ -245,7 +242,7 @@ describe('export to MLGym .traj, import as a replay file, report', () => {
     expect(page).toContain('MLGym .traj');
   });
 
-  it("reads MLGym's own run folders: the model from the folder name, null observations, other score values", () => {
+  it("reads MLGym's own run folders: the model from the folder name, null observations, other score values", async () => {
     const dir = join(home, 'litellm-gpt-4o__blotto__default__t-0.00__p-0.95__c-4.00__install-0_run_0');
     const file = write(
       join(dir, 'blotto.traj'),
@@ -271,9 +268,9 @@ describe('export to MLGym .traj, import as a replay file, report', () => {
   });
 
   it('exits 2 exporting an unknown or unfinished run', async () => {
-    expect(mlgym(env, 'export', 'run-nope', '--out', join(home, 'x')).status).toBe(2);
+    expect((await mlgym(env, 'export', 'run-nope', '--out', join(home, 'x'))).status).toBe(2);
     await store.writeJson('run-unfinished', recordName.turn(0), { action: { kind: 'command', command: 'ls' }, thought: '', costUsd: 0 });
-    const r = mlgym(env, 'export', 'run-unfinished', '--out', join(home, 'x'));
+    const r = await mlgym(env, 'export', 'run-unfinished', '--out', join(home, 'x'));
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('only a finished run can be exported');
     expect(existsSync(join(home, 'x'))).toBe(false);

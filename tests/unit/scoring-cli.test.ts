@@ -1,13 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lib/home.js';
+import { mlgym } from '../helpers/cli.js';
 
-function mlgym(...args: string[]) {
-  return spawnSync('node', [join(repoRoot, 'bin/mlgym.js'), ...args], { encoding: 'utf8', cwd: repoRoot });
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'mlgym-aup-'));
 
@@ -27,8 +24,8 @@ const scores = scoresFile('scores.json', {
 });
 
 describe('mlgym aup', () => {
-  it('prints AUP, T, ranks and ratios as JSON', () => {
-    const r = mlgym('aup', scores, '--json');
+  it('prints AUP, T, ranks and ratios as JSON', async () => {
+    const r = await mlgym({}, 'aup', scores, '--json');
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(Object.keys(out)).toEqual(['aup', 'tauMax', 'ranks', 'ratios']);
@@ -43,30 +40,30 @@ describe('mlgym aup', () => {
     expect(out.ranks).toEqual({ A: 1.5, B: 2, baseline: 2.5 });
   });
 
-  it('prints a table on stderr without --json and honours --tau-max', () => {
-    const r = mlgym('aup', scores, '--tau-max', '1.5');
+  it('prints a table on stderr without --json and honours --tau-max', async () => {
+    const r = await mlgym({}, 'aup', scores, '--tau-max', '1.5');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^method\s+AUP\s+mean rank$/m);
     expect(r.stderr).toMatch(/^A\s+\d\.\d{3}\s+1\.50$/m);
     expect(r.stderr).toContain('τ max 1.5 over 2 task(s)');
-    expect(JSON.parse(mlgym('aup', scores, '--tau-max', '1.5', '--json').stdout).tauMax).toBe(1.5);
+    expect(JSON.parse((await mlgym({}, 'aup', scores, '--tau-max', '1.5', '--json')).stdout).tauMax).toBe(1.5);
   });
 
-  it('writes the profile plot as SVG or PNG', () => {
+  it('writes the profile plot as SVG or PNG', async () => {
     const svg = join(dir, 'profiles.svg');
     const png = join(dir, 'profiles.png');
-    expect(mlgym('aup', scores, '--plot', svg).status).toBe(0);
+    expect((await mlgym({}, 'aup', scores, '--plot', svg)).status).toBe(0);
     expect(readFileSync(svg, 'utf8')).toMatch(/^<svg /);
-    const r = mlgym('aup', scores, '--plot', png, '--json');
+    const r = await mlgym({}, 'aup', scores, '--plot', png, '--json');
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).plot).toBe(png);
     expect(readFileSync(png).subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
   });
 
-  it('exits 2 naming the bad field', () => {
+  it('exits 2 naming the bad field', async () => {
     const bad = scoresFile('bad.json', { tasks: { house: { direction: 'up', baseline: 0.6, scores: { A: 'high' } } } });
-    const r = mlgym('aup', bad, '--json');
+    const r = await mlgym({}, 'aup', bad, '--json');
     expect(r.status).toBe(2);
     const out = JSON.parse(r.stdout);
     expect(out.file).toBe(bad);
@@ -74,15 +71,15 @@ describe('mlgym aup', () => {
     expect(r.stderr).toContain('tasks.house.direction');
   });
 
-  it('exits 2 for a missing file, bad JSON and bad flags', () => {
-    const missing = mlgym('aup', join(dir, 'nope.json'));
+  it('exits 2 for a missing file, bad JSON and bad flags', async () => {
+    const missing = await mlgym({}, 'aup', join(dir, 'nope.json'));
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('file not found');
-    const notJson = mlgym('aup', scoresFile('broken.json', '{"tasks": '));
+    const notJson = await mlgym({}, 'aup', scoresFile('broken.json', '{"tasks": '));
     expect(notJson.status).toBe(2);
     expect(notJson.stderr).toContain('expected valid JSON');
-    expect(mlgym('aup', scores, '--tau-max', 'zero').stderr).toContain('--tau-max expects a positive number');
-    expect(mlgym('aup', scores, '--tau-max', '0').status).toBe(2);
-    expect(mlgym('aup', scores, '--plot', join(dir, 'plot.jpg')).status).toBe(2);
+    expect((await mlgym({}, 'aup', scores, '--tau-max', 'zero')).stderr).toContain('--tau-max expects a positive number');
+    expect((await mlgym({}, 'aup', scores, '--tau-max', '0')).status).toBe(2);
+    expect((await mlgym({}, 'aup', scores, '--plot', join(dir, 'plot.jpg'))).status).toBe(2);
   });
 });

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,12 +11,10 @@ import { readTrajectory } from '../../lib/run/records.js';
 import { MlgymBenchId } from '../../lib/temporal/searchAttributes.js';
 import { useTestTemporal } from '../helpers/temporal.js';
 import { writeBenchmark } from '../helpers/reportFixtures.js';
+import { mlgym } from '../helpers/cli.js';
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(3).toString('hex')}`;
 
-function mlgym(env: Record<string, string>, ...args: string[]) {
-  return spawnSync('node', [join(repoRoot, 'bin/mlgym.js'), ...args], { encoding: 'utf8', cwd: repoRoot, env: { ...process.env, ...env } });
-}
 
 describe('mlgym report <benchId> through the Temporal server', () => {
   const t = useTestTemporal();
@@ -46,7 +43,7 @@ describe('mlgym report <benchId> through the Temporal server', () => {
     }
 
     const out = join(home, 'bench.html');
-    const r = mlgym({ MLGYM_HOME: home }, 'report', benchId, '--out', out, '--json');
+    const r = await mlgym({ MLGYM_HOME: home }, 'report', benchId, '--out', out, '--json');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain(`benchmark ${benchId} is running: reporting the 3 run(s) started so far`);
     expect(JSON.parse(r.stdout)).toMatchObject({ kind: 'benchmark', runs: [...runIds, neverRan].sort() });
@@ -66,7 +63,7 @@ describe('mlgym report <benchId> through the Temporal server', () => {
     const home = process.env.MLGYM_HOME!;
 
     const out = join(mkdtempSync(join(tmpdir(), 'mlgym-report-bench-')), 'bench.html');
-    const r = mlgym({}, 'report', benchId, '--out', out, '--json');
+    const r = await mlgym({}, 'report', benchId, '--out', out, '--json');
     expect(r.status, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(json).toMatchObject({ kind: 'benchmark', runs: [runId], tasks: ['prisonersDilemma'], models: ['baseline'] });
@@ -77,12 +74,20 @@ describe('mlgym report <benchId> through the Temporal server', () => {
 
     // The real run's records round-trip through MLGym's .traj into a replay file with the same actions.
     const exportDir = join(home, unique('export'));
-    expect(mlgym({}, 'export', runId, '--out', exportDir).status).toBe(0);
+    expect((await mlgym({}, 'export', runId, '--out', exportDir)).status).toBe(0);
     const replay = join(exportDir, 'replay.yaml');
-    expect(mlgym({}, 'import', join(exportDir, 'prisonersDilemma.traj'), '--out', replay).status).toBe(0);
+    expect((await mlgym({}, 'import', join(exportDir, 'prisonersDilemma.traj'), '--out', replay)).status).toBe(0);
     const store = new ArtifactStore();
     const turns = (await readTrajectory(store, runId)).filter((s) => s.action).map((s) => s.action);
     expect(turns).toEqual(['python3 -c "import strategy"', 'validate', 'submit']);
     expect(loadReplay(replay).map((s) => s.action)).toEqual(turns);
+  });
+
+  it('exits 2 for an id that is neither a run nor a benchmark on the Temporal server', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'mlgym-report-none-'));
+    const r = await mlgym({ MLGYM_HOME: home }, 'report', 'bench-that-never-was', '--out', join(home, 'none.html'));
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toContain('no run "bench-that-never-was"');
+    expect(r.stderr).toContain('no benchmark "bench-that-never-was" on the Temporal server');
   });
 });
