@@ -1,13 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { docker, labels } from '../../lib/sandbox/docker.js';
-import { repoRoot } from '../../lib/home.js';
 import { useTestTemporal } from '../helpers/temporal.js';
 import { runInput, startRun } from '../helpers/runs.js';
-
-const mlgym = (...args: string[]) => spawnSync('node', [join(repoRoot, 'bin/mlgym.js'), ...args], { encoding: 'utf8' });
+import { mlgym } from '../helpers/cli.js';
 
 describe('mlgym gc', () => {
   const t = useTestTemporal();
@@ -22,7 +18,7 @@ describe('mlgym gc', () => {
     const worker = await t.worker('gc');
     await worker.runUntil(startRun(t.client, 'gc', input).then((h) => h.result()));
 
-    const dry = mlgym('gc', '--dry-run', '--match', tag, '--json');
+    const dry = await mlgym({}, 'gc', '--dry-run', '--match', tag, '--json');
     expect(dry.status).toBe(0);
     const listed = JSON.parse(dry.stdout).orphans;
     expect(listed).toEqual([
@@ -31,7 +27,7 @@ describe('mlgym gc', () => {
     ]);
     expect((await docker().listVolumes({ filters: { label: [`${labels.run}=${orphan}`] } })).Volumes).toHaveLength(1);
 
-    const real = mlgym('gc', '--match', tag, '--json');
+    const real = await mlgym({}, 'gc', '--match', tag, '--json');
     expect(JSON.parse(real.stdout).removed).toHaveLength(2);
     expect((await docker().listVolumes({ filters: { label: [`${labels.run}=${orphan}`] } })).Volumes).toHaveLength(0);
     expect(await docker().listContainers({ all: true, filters: { label: [`${labels.run}=${tag}-kept`] } })).toHaveLength(0);
