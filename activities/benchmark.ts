@@ -5,7 +5,8 @@ import type { BenchmarkResult, BenchRun, BenchScores, Comparison, TaskModelScore
 import type { DataVariant } from '../lib/config/schema.js';
 import type { RunResult } from '../lib/run/types.js';
 import { computeVariantProfiles } from '../lib/scoring/profiles.js';
-import { bestOf, runBestAttempt, runLastSubmission, scoresFromRuns, type TaskScoring } from '../lib/scoring/runs.js';
+import { bestOf, primaryMetricOf } from '../lib/scoring/direction.js';
+import { runBestAttempt, runLastSubmission, scoresFromRuns, type TaskScoring } from '../lib/scoring/runs.js';
 import { taskOrFail } from './context.js';
 
 /** The result of the run with this workflow id if it completed; null if there is none or it did not complete. */
@@ -39,7 +40,7 @@ export async function scoreBenchmark(runs: BenchRun[], data?: DataVariant): Prom
 
 function taskScoring(taskId: string, data: DataVariant | undefined): TaskScoring {
   const task = taskOrFail({ taskId, data });
-  const { direction } = task.metrics.find((m) => m.name === task.primary_metric)!;
+  const { direction } = primaryMetricOf(task);
   const baseline = task.baseline_scores[0]?.[task.primary_metric];
   if (baseline === undefined) throw ApplicationFailure.nonRetryable(`task "${taskId}" has no baseline score for ${task.primary_metric}: AUP needs one${data === 'fixture' ? ' (fixture_baseline_scores)' : ''}`, 'ConfigError');
   return { direction, baseline, primaryMetric: task.primary_metric };

@@ -4,6 +4,7 @@ import { archiveWorkspace, restoreWorkspace } from '../lib/sandbox/snapshot.js';
 import type { ArtifactStore } from '../lib/artifacts/store.js';
 import { recordName } from '../lib/run/records.js';
 import type { ProvisionResult, TaskRef } from '../lib/run/types.js';
+import { primaryMetricOf } from '../lib/scoring/direction.js';
 import { dataOrFail, gpusOrFail, taskOrFail, type ActivityDeps } from './context.js';
 import { withHeartbeat } from './heartbeat.js';
 
@@ -31,8 +32,8 @@ export async function ensureRunContainer(store: ArtifactStore, input: ProvisionI
     else await fillWorkspace(container.id, task);
     await store.log(runId, `${snapshot ? 'restored' : 'provisioned'} container ${container.name} from ${image}`);
   }
-  const direction = task.metrics.find((m) => m.name === task.primary_metric)!.direction;
-  return { containerId: container.id, image, primaryMetric: task.primary_metric, direction };
+  const { name: primaryMetric, direction } = primaryMetricOf(task);
+  return { containerId: container.id, image, primaryMetric, direction };
 }
 
 /** The container id for a command: the fast path finds it by label; a lost container is re-provisioned. */

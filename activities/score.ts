@@ -1,6 +1,7 @@
 import { bestAttempt, exitStatus, mlgymResults } from '../lib/run/score.js';
 import { recordName } from '../lib/run/records.js';
 import type { Attempt, ExitReason, RunResult, TaskRef } from '../lib/run/types.js';
+import { primaryMetricOf } from '../lib/scoring/direction.js';
 import { taskOrFail, type ActivityDeps } from './context.js';
 
 export interface ScoreInput extends TaskRef {
@@ -17,7 +18,7 @@ export interface ScoreInput extends TaskRef {
 export function makeScore({ store }: ActivityDeps) {
   return async function score(input: ScoreInput): Promise<RunResult> {
     const task = taskOrFail(input);
-    const direction = task.metrics.find((m) => m.name === task.primary_metric)!.direction;
+    const { direction } = primaryMetricOf(task);
     const final = input.attempts.filter((a) => a.kind === 'submit').at(-1) ?? null;
     const status = exitStatus(final, input.endedBy);
     const result: RunResult = {

@@ -3,7 +3,8 @@ import { extname, resolve } from 'node:path';
 import { loadScoresInput } from '../lib/scoring/input.js';
 import { profilePlotSvg } from '../lib/scoring/plots.js';
 import { svgToPng } from '../lib/scoring/png.js';
-import { computeProfiles } from '../lib/scoring/profiles.js';
+import type { Aup } from '../lib/bench/types.js';
+import { computeProfiles, type ProfileResult } from '../lib/scoring/profiles.js';
 import { printJson, say, UsageError } from './output.js';
 
 export interface AupOptions {
@@ -36,9 +37,27 @@ export async function aupCommand(file: string, opts: AupOptions): Promise<void> 
   }
   const plot = opts.plot === undefined ? {} : { plot: resolve(opts.plot) };
   if (opts.json) return printJson({ aup: result.aup, tauMax: result.tauMax, ranks: result.ranks, ratios: result.ratios, ...plot });
-  const byAup = [...result.methods].sort((a, b) => result.aup[b]! - result.aup[a]!);
-  const width = Math.max(6, ...byAup.map((m) => m.length));
-  say(`${'method'.padEnd(width)}  ${'AUP'.padStart(6)}  mean rank`);
-  for (const m of byAup) say(`${m.padEnd(width)}  ${result.aup[m]!.toFixed(3).padStart(6)}  ${result.ranks[m]!.toFixed(2).padStart(9)}`);
+  sayAupTable(result);
   say(`τ max ${result.tauMax} over ${Object.keys(input.tasks).length} task(s)${opts.plot ? `; plot: ${opts.plot}` : ''}`);
+}
+
+/** Methods by AUP, best first (ties in their order). */
+function byAup(aup: Record<string, number>, methods: readonly string[] = Object.keys(aup)): string[] {
+  return [...methods].sort((a, b) => aup[b]! - aup[a]!);
+}
+
+/** The human table of one profile: every method's AUP and mean rank, best AUP first. */
+export function sayAupTable(result: Pick<ProfileResult, 'methods' | 'aup' | 'ranks'>): void {
+  const methods = byAup(result.aup, result.methods);
+  const width = Math.max(6, ...methods.map((m) => m.length));
+  say(`${'method'.padEnd(width)}  ${'AUP'.padStart(6)}  mean rank`);
+  for (const m of methods) say(`${m.padEnd(width)}  ${result.aup[m]!.toFixed(3).padStart(6)}  ${result.ranks[m]!.toFixed(2).padStart(9)}`);
+}
+
+/** MLGym's two AUPs of a benchmark or report (best attempt, best submission): one line each, best first. */
+export function sayAupVariants(aup: Aup): void {
+  for (const variant of ['bestAttempt', 'bestSubmission'] as const) {
+    const line = byAup(aup[variant]).map((m) => `${m} ${aup[variant][m]!.toFixed(3)}`).join(', ');
+    say(`AUP (${variant === 'bestAttempt' ? 'best attempt' : 'best submission'}, T = ${aup.tauMax}): ${line}`);
+  }
 }

@@ -1,8 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { checkSpec, loadSuite } from '../lib/bench/suite.js';
 import type { BenchmarkResult, BenchSpec } from '../lib/bench/types.js';
+import { ID_EXPECTED, isId, newBenchId } from '../lib/run/ids.js';
 import { namespace, TASK_QUEUE } from '../lib/temporal/client.js';
+import { sayAupVariants } from './aup.js';
 import { showBenchProgress } from './benchProgress.js';
 import { awaitResult, connect, workflowUrl } from './connect.js';
 import { EXIT, parseIntFlag, printJson, say, UsageError } from './output.js';
@@ -23,7 +24,6 @@ export interface BenchOptions {
 }
 
 const SPEC_FLAGS = ['tasks', 'models', 'seeds', 'concurrency', 'maxSteps', 'budgetUsd', 'totalBudgetUsd', 'data'] as const;
-const ID = /^[A-Za-z0-9_.-]+$/;
 
 /** The spec the flags describe: `--tasks a,b --models x,y --seeds N …`. */
 export function specFromFlags(opts: BenchOptions): BenchSpec {
@@ -56,10 +56,6 @@ export function specFromFlags(opts: BenchOptions): BenchSpec {
   return spec;
 }
 
-function newBenchId(suite: string | undefined): string {
-  return `bench-${suite ? `${suite}-` : ''}${randomBytes(3).toString('hex')}`;
-}
-
 /**
  * `mlgym bench <suite.yaml>` or `mlgym bench --tasks … --models … --seeds N`: run a benchmark workflow
  * and wait for its result. Under an existing `--bench-id` finished runs are reused, not run again.
@@ -67,7 +63,7 @@ function newBenchId(suite: string | undefined): string {
 export async function benchCommand(suiteFile: string | undefined, opts: BenchOptions): Promise<number> {
   if (suiteFile && SPEC_FLAGS.some((f) => opts[f] !== undefined)) throw new UsageError('a suite file sets tasks, models, seeds, concurrency, max steps, budget and data: drop those flags');
   const spec = suiteFile ? loadSuite(suiteFile) : specFromFlags(opts);
-  if (opts.benchId !== undefined && !ID.test(opts.benchId)) throw new UsageError(`--bench-id expects letters, digits, "_", "." or "-", got "${opts.benchId}"`);
+  if (opts.benchId !== undefined && !isId(opts.benchId)) throw new UsageError(`--bench-id expects ${ID_EXPECTED}, got "${opts.benchId}"`);
   const benchId = opts.benchId ?? newBenchId(spec.suite);
 
   const { server, client } = await connect({ showUi: true });
@@ -108,10 +104,7 @@ function report(result: BenchmarkResult): void {
   for (const r of result.runs) {
     say(`${r.runId}  ${r.status} (${r.exitStatus})  submission ${score(r.submission)}  best attempt ${score(r.bestAttempt)}${r.reused ? '  [reused]' : ''}${r.error ? `  ${r.error}` : ''}`);
   }
-  for (const variant of ['bestAttempt', 'bestSubmission'] as const) {
-    const ranked = Object.entries(result.aup[variant]).sort(([, a], [, b]) => b - a);
-    say(`AUP (${variant === 'bestAttempt' ? 'best attempt' : 'best submission'}, T = ${result.aup.tauMax}): ${ranked.map(([m, v]) => `${m} ${v.toFixed(3)}`).join(', ')}`);
-  }
+  sayAupVariants(result.aup);
   if (result.suite) say(result.previousBenchId ? `compared with ${result.previousBenchId}: ${result.regressions.length} regression(s)` : `first benchmark of suite ${result.suite}: nothing to compare with`);
   for (const g of result.regressions) say(`  REGRESSION ${g.task} × ${g.model}: ${g.metric} ${score(g.current)} vs ${g.previous} before (${g.direction}, noise band ${g.band})`);
 }

@@ -6,8 +6,10 @@ import { buildReport } from '../lib/report/html/page.js';
 import { hasRun, readRunRecords } from '../lib/report/records.js';
 import { runFromRecords, type ReportRun, type RunHint } from '../lib/report/run.js';
 import { runFromTraj } from '../lib/report/trajRun.js';
+import { ID_EXPECTED, isId } from '../lib/run/ids.js';
 import { namespace } from '../lib/temporal/client.js';
 import { DEFAULT_UI_PORT } from '../lib/temporal/server.js';
+import { sayAupVariants } from './aup.js';
 import { connect, workflowUrl } from './connect.js';
 import { printJson, say, UsageError } from './output.js';
 
@@ -18,8 +20,6 @@ export interface ReportOptions {
   title?: string;
   json?: boolean;
 }
-
-const ID = /^[A-Za-z0-9_.-]+$/;
 
 function list(flag: string, value: string): string[] {
   const items = value.split(',').map((s) => s.trim()).filter(Boolean);
@@ -71,7 +71,7 @@ export async function reportCommand(id: string | undefined, opts: ReportOptions)
   const runIds = opts.runs === undefined ? [] : list('runs', opts.runs);
   const trajFiles = opts.traj === undefined ? [] : list('traj', opts.traj);
   if (id === undefined && !runIds.length && !trajFiles.length) throw new UsageError('give a run or benchmark id, --runs <ids> or --traj <files>');
-  for (const runId of id === undefined ? runIds : [id, ...runIds]) if (!ID.test(runId)) throw new UsageError(`expected a run or benchmark id (letters, digits, "_", "." or "-"), got "${runId}"`);
+  for (const runId of id === undefined ? runIds : [id, ...runIds]) if (!isId(runId)) throw new UsageError(`expected a run or benchmark id (${ID_EXPECTED}), got "${runId}"`);
 
   const store = new ArtifactStore();
   const runs: ReportRun[] = [];
@@ -106,11 +106,6 @@ export async function reportCommand(id: string | undefined, opts: ReportOptions)
     return printJson({ out, kind, runs: all.map((r) => r.id), tasks: summary.tasks, models: summary.models, unscored: summary.unscored, aup, ranks });
   }
   say(`wrote ${out}: ${all.length} run(s), ${summary.tasks.length} task(s), ${summary.models.length} model(s)`);
-  if (aup) {
-    for (const variant of ['bestAttempt', 'bestSubmission'] as const) {
-      const ranked = Object.entries(aup[variant]).sort(([, a], [, b]) => b - a);
-      say(`AUP (${variant === 'bestAttempt' ? 'best attempt' : 'best submission'}, T = ${aup.tauMax}): ${ranked.map(([m, v]) => `${m} ${v.toFixed(3)}`).join(', ')}`);
-    }
-  }
+  if (aup) sayAupVariants(aup);
   for (const u of summary.unscored) say(`not scored: ${u.task} (${u.why})`);
 }

@@ -2,6 +2,7 @@ import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTask } from '../lib/config/load.js';
 import { datasetsDir, taskDirs, taskFile } from '../lib/home.js';
+import { primaryMetricOf } from '../lib/scoring/direction.js';
 import { printJson, say } from './output.js';
 
 export function listTaskIds(): string[] {
@@ -12,7 +13,7 @@ export function listTaskIds(): string[] {
 export function tasksCommand(opts: { json?: boolean }): void {
   const tasks = listTaskIds().map((id) => loadTask(taskFile(id), datasetsDir));
   const rows = tasks.map((t) => {
-    const metric = t.metrics.find((m) => m.name === t.primary_metric)!;
+    const metric = primaryMetricOf(t);
     return { id: t.id, name: t.name, metric: metric.name, direction: metric.direction, baseline: t.baseline_scores[0]?.[metric.name] ?? null, entrypoint: t.task_entrypoint };
   });
   if (opts.json) return printJson({ tasks: rows });

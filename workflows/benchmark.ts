@@ -1,11 +1,12 @@
-import { executeChild, isCancellation, proxyActivities, rootCause, upsertSearchAttributes, workflowInfo, WorkflowIdReusePolicy } from '@temporalio/workflow';
+import { executeChild, isCancellation, proxyActivities, rootCause, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { benchJobs, benchRun, benchRunId, failedRun } from '../lib/bench/jobs.js';
 import { BudgetPool } from '../lib/bench/budget.js';
 import { mapLimited } from '../lib/bench/limit.js';
 import type { BenchJob, BenchmarkResult, BenchRun, BenchSpec, Comparison } from '../lib/bench/types.js';
+import { runStartOptions } from '../lib/run/start.js';
 import type { RunInput } from '../lib/run/types.js';
-import { MlgymBenchId, MlgymModel, MlgymRegression, MlgymStatus, MlgymSuite, MlgymTask } from '../lib/temporal/searchAttributes.js';
+import { MlgymBenchId, MlgymRegression, MlgymSuite } from '../lib/temporal/searchAttributes.js';
 import { agentRun } from './agentRun.js';
 
 const { finishedRun, scoreBenchmark, compareWithPrevious } = proxyActivities<Activities>({
@@ -49,20 +50,8 @@ async function runOnce(benchId: string, spec: BenchSpec, job: BenchJob, pool: Bu
   const gpus = spec.gpus?.[job.task] ?? 0;
   const input: RunInput = { runId, taskId: job.task, data: spec.data, gpus: spec.gpus ? gpus : undefined, model: job.model, seed: job.seed, maxSteps: spec.maxSteps, keep: false, continueEvery: CONTINUE_EVERY, benchId, budgetUsd };
   try {
-    const result = await executeChild(agentRun, {
-      workflowId: runId,
-      // Runs needing GPUs go to the GPU workers; the others stay on this workflow's queue.
-      ...(gpus > 0 ? { taskQueue: spec.gpuTaskQueue } : {}),
-      args: [input],
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-      typedSearchAttributes: [
-        { key: MlgymTask, value: job.task },
-        { key: MlgymModel, value: job.model },
-        { key: MlgymStatus, value: 'starting' },
-        { key: MlgymBenchId, value: benchId },
-      ],
-      staticSummary: `${job.task} · ${job.model} · seed ${job.seed} · ${benchId}`,
-    });
+    // Runs needing GPUs go to the GPU workers; the others stay on this workflow's queue.
+    const result = await executeChild(agentRun, runStartOptions(input, gpus > 0 ? spec.gpuTaskQueue : undefined));
     pool?.settle(budgetUsd ?? 0, result.costUsd);
     return benchRun(job, result, false);
   } catch (err) {

@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
-import { ConfigError } from '../config/load.js';
+import { ConfigError, readConfigFile } from '../config/load.js';
 import type { AgentAction, ExitReason, TurnResult } from '../run/types.js';
 import { actionFromCommand } from './parse.js';
 
@@ -17,12 +15,7 @@ const RECORDED_EXITS: ExitReason[] = ['exit_format', 'exit_cost', 'exit_context'
  * or an MLGym `.traj` (JSON with `trajectory: [{action, thought, …}]`).
  */
 export function loadReplay(file: string): ReplayStep[] {
-  let data: unknown;
-  try {
-    data = parseYaml(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(file, [{ path: '', message: `expected a YAML or JSON replay file: ${(err as Error).message.split('\n')[0]}` }]);
-  }
+  const data = readConfigFile(file, { expected: 'a YAML or JSON replay file' });
   const list = Array.isArray(data) ? data : (data as { trajectory?: unknown } | null)?.trajectory;
   if (!Array.isArray(list)) {
     throw new ConfigError(file, [{ path: '', message: 'expected a list of actions, or an MLGym trajectory with a "trajectory" list' }]);

@@ -1,13 +1,14 @@
 import { mkdir, readFile, rename, writeFile, readdir, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mlgymHome } from '../home.js';
+import { isId } from '../run/ids.js';
 
 /** Per-run files under MLGYM_HOME/artifacts/runs/<runId>: trajectory steps, attempts, results, logs. */
 export class ArtifactStore {
   constructor(readonly root: string = join(mlgymHome(), 'artifacts')) {}
 
   runDir(runId: string): string {
-    if (!/^[A-Za-z0-9_.-]+$/.test(runId)) throw new Error(`invalid run id "${runId}"`);
+    if (!isId(runId)) throw new Error(`invalid run id "${runId}"`);
     return join(this.root, 'runs', runId);
   }
 

@@ -1,4 +1,5 @@
 // Pure: imported by workflow code.
+import { modelInId, toId } from '../run/ids.js';
 import type { RunResult } from '../run/types.js';
 import type { BenchJob, BenchRun, BenchSpec } from './types.js';
 
@@ -12,8 +13,7 @@ export function benchJobs(spec: BenchSpec): BenchJob[] {
  * same id finds its finished runs again. A replay file is named by its file name only.
  */
 export function benchRunId(benchId: string, { task, model, seed }: BenchJob): string {
-  const modelName = model.replace(/^replay:.*\//, 'replay:');
-  return `${benchId}-${task}-${modelName}-s${seed}`.replace(/[^A-Za-z0-9_.-]+/g, '_');
+  return toId(`${benchId}-${task}-${modelInId(model)}-s${seed}`);
 }
 
 /** What the benchmark keeps of a run's result. */

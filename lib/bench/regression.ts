@@ -1,3 +1,4 @@
+import { worseBeyond } from '../scoring/direction.js';
 import type { Regression, TaskModelScore } from './types.js';
 
 /** What counts as noise on a task's primary metric. */
@@ -27,8 +28,7 @@ export function findRegressions(current: TaskModelScore[], previous: TaskModelSc
     const before = previous.find((p) => p.task === task && p.model === model && p.metric === metric)?.bestSubmission;
     if (before === null || before === undefined) continue;
     const band = noiseBand(before, rules[task]);
-    const worse = now === null || (direction === 'max' ? now < before - band : now > before + band);
-    if (worse) regressions.push({ task, model, metric, direction, previous: before, current: now, band });
+    if (worseBeyond(now, before, band, direction)) regressions.push({ task, model, metric, direction, previous: before, current: now, band });
   }
   return regressions;
 }

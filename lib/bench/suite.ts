@@ -1,15 +1,14 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ModelSpecError, resolveAgentSpec } from '../agent/models.js';
-import { checkTaskData, ConfigError, formatPath, loadTask } from '../config/load.js';
-import { DataVariant } from '../config/schema.js';
+import { checkTaskData, ConfigError, loadConfigFile, loadTask } from '../config/load.js';
+import { DataVariant, idString } from '../config/schema.js';
 import { GPU_TASK_QUEUE } from '../temporal/client.js';
 import { datasetsDir, taskFile } from '../home.js';
 import type { BenchSpec } from './types.js';
 
-const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected letters, digits, "_", "." or "-"');
+const name = idString();
 
 function unique(field: string) {
   return (items: string[], ctx: z.RefinementCtx) => {
@@ -97,25 +96,11 @@ export function checkSpec(spec: BenchSpec, baseDir: string): { spec: BenchSpec; 
 
 /** Read a suite YAML into a benchmark spec; a ConfigError names the file and each bad field. */
 export function loadSuite(file: string): BenchSpec {
-  if (!existsSync(file)) throw new ConfigError(file, [{ path: '', message: 'file not found' }]);
-  let data: unknown;
-  try {
-    data = parseYaml(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(file, [{ path: '', message: `expected valid YAML: ${(err as Error).message.split('\n')[0]}` }]);
-  }
-  const parsed = SuiteConfig.safeParse(data);
-  if (!parsed.success) throw new ConfigError(file, parsed.error.issues.map((issue) => ({ path: formatPath(issue.path), message: describeIssue(issue) })));
-  const suite = parsed.data;
+  const suite = loadConfigFile(file, SuiteConfig);
   const { spec, problems } = checkSpec(
     { suite: suite.name, tasks: suite.tasks, models: suite.models, seeds: suite.seeds, maxSteps: suite.max_steps, concurrency: suite.concurrency, budgetUsd: suite.budget_usd, totalBudgetUsd: suite.total_budget_usd, noise: suite.noise, data: suite.data },
     dirname(resolve(file)),
   );
   if (problems.length) throw new ConfigError(file, problems);
   return spec;
-}
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  return issue.message.replace(/^Invalid input: /, '');
 }

@@ -20,23 +20,52 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
 }
 
-function readYaml(file: string): unknown {
+/** How a config file is written: YAML (JSON is YAML too), or strict JSON. */
+export type ConfigFormat = 'yaml' | 'json';
+
+export interface ReadOptions {
+  /** Default yaml. */
+  format?: ConfigFormat;
+  /** What the file should be, for the message when it does not parse (default "valid YAML" or "valid JSON"). */
+  expected?: string;
+}
+
+/**
+ * Read and parse a config file. A missing file or bad syntax is a ConfigError naming the file and what was
+ * expected (with the line, for YAML).
+ */
+export function readConfigFile(file: string, { format = 'yaml', expected = `valid ${format.toUpperCase()}` }: ReadOptions = {}): unknown {
   if (!existsSync(file)) throw new ConfigError(file, [{ path: '', message: 'file not found' }]);
   try {
-    return parseYaml(readFileSync(file, 'utf8'));
+    const text = readFileSync(file, 'utf8');
+    return format === 'yaml' ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
     const where = err instanceof YAMLParseError && err.linePos ? ` (line ${err.linePos[0].line})` : '';
-    throw new ConfigError(file, [{ path: '', message: `expected valid YAML${where}: ${(err as Error).message.split('\n')[0]}` }]);
+    throw new ConfigError(file, [{ path: '', message: `expected ${expected}${where}: ${(err as Error).message.split('\n')[0]}` }]);
   }
 }
 
-function validate<S extends z.ZodType>(schema: S, data: unknown, file: string): z.output<S> {
+/**
+ * Validate parsed config data against its schema. A ConfigError names `source` (the file), each bad field's
+ * path, what was expected and what was there.
+ */
+export function validateConfig<S extends z.ZodType>(schema: S, data: unknown, source: string): z.output<S> {
   const result = schema.safeParse(data);
   if (result.success) return result.data;
   throw new ConfigError(
-    file,
+    source,
     result.error.issues.map((issue) => ({ path: formatPath(issue.path), message: describeIssue(issue, data) })),
   );
+}
+
+export interface LoadOptions extends ReadOptions {
+  /** Turns the parsed data into what the schema reads (e.g. an MLGym config into ours). */
+  convert?: (data: unknown) => unknown;
+}
+
+/** The config pipeline every config file goes through: read the file, parse it, validate it (ConfigError on each failure). */
+export function loadConfigFile<S extends z.ZodType>(file: string, schema: S, { convert = (data) => data, ...read }: LoadOptions = {}): z.output<S> {
+  return validateConfig(schema, convert(readConfigFile(file, read)), file);
 }
 
 function describeIssue(issue: z.core.$ZodIssue, data: unknown): string {
@@ -52,12 +81,12 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 export function loadConfig<K extends ConfigKind>(kind: K, file: string): z.output<(typeof schemas)[K]> {
-  return validate(schemas[kind] as z.ZodType, fromMlgym(kind, readYaml(file), file), file) as z.output<(typeof schemas)[K]>;
+  return loadConfigFile(file, schemas[kind] as z.ZodType, { convert: (data) => fromMlgym(kind, data, file) }) as z.output<(typeof schemas)[K]>;
 }
 
 /** Guess a config's kind from its content, for `mlgym check <file>`. */
 export function detectKind(file: string): ConfigKind {
-  const data = readYaml(file);
+  const data = readConfigFile(file);
   if (data && typeof data === 'object') {
     if ('models' in data) return 'models';
     if ('task_entrypoint' in data || 'evaluation_paths' in data || 'starter_code' in data) return 'task';

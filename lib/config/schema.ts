@@ -1,7 +1,13 @@
 import { z } from 'zod';
+import { ID_EXPECTED, ID_PATTERN, MODEL_ID_EXPECTED, MODEL_ID_PATTERN } from '../run/ids.js';
 
 const relPath = z.string().min(1, 'expected a non-empty path');
 const metricName = z.string().min(1);
+
+/** An id (lib/run/ids.ts); `why` says what it names. */
+export function idString(why = ''): z.ZodString {
+  return z.string().regex(ID_PATTERN, `expected ${ID_EXPECTED}${why}`);
+}
 
 export const Direction = z.enum(['max', 'min']);
 export type Direction = z.infer<typeof Direction>;
@@ -28,7 +34,7 @@ const SplitSecrets = z.record(z.string(), z.union([z.string(), z.number()])).def
 export const TaskConfig = z
   .strictObject({
     // MLGym fields
-    id: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected letters, digits, "_", "." or "-"'),
+    id: idString(),
     name: z.string().min(1),
     description: z.string().min(1),
     dataset_configs: z.array(relPath).default([]),
@@ -112,7 +118,7 @@ export type DataVariant = z.infer<typeof DataVariant>;
  * relative to the dataset's YAML file.
  */
 export const DatasetConfig = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected letters, digits, "_", "." or "-" (it names data/<name>/)'),
+  name: idString(' (it names data/<name>/)'),
   description: z.string().default(''),
   data_path: relPath,
   is_local: z.boolean().default(false),
@@ -137,7 +143,7 @@ export const DatasetConfig = z.strictObject({
 export type DatasetConfig = z.infer<typeof DatasetConfig>;
 
 export const ModelEntry = z.strictObject({
-  id: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'expected letters, digits, "_", ".", ":" or "-"'),
+  id: z.string().regex(MODEL_ID_PATTERN, `expected ${MODEL_ID_EXPECTED}`),
   base_url: z.url().optional(),
   api_key_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name').default('OPENAI_API_KEY'),
   model: z.string().min(1),

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError, formatPath } from '../config/load.js';
+import { loadConfigFile } from '../config/load.js';
 import type { Metrics } from '../run/types.js';
 
 /** The name MLGym's agent goes by in a trajectory's history (its first agent). */
@@ -65,17 +64,5 @@ export function numericMetrics(record: Record<string, unknown>): Metrics {
 
 /** Read and check a .traj file; a ConfigError names the file and the bad fields. */
 export function readTraj(file: string): MlgymTraj {
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    const message = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : `expected an MLGym trajectory (JSON): ${(err as Error).message}`;
-    throw new ConfigError(file, [{ path: '', message }]);
-  }
-  const result = MlgymTraj.safeParse(data);
-  if (result.success) return result.data;
-  throw new ConfigError(
-    file,
-    result.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message.replace(/^Invalid input: /, '') })),
-  );
+  return loadConfigFile(file, MlgymTraj, { format: 'json', expected: 'an MLGym trajectory (JSON)' });
 }

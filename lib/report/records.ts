@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readCalls, type CallRecord } from '../agent/ledger.js';
 import type { ArtifactStore } from '../artifacts/store.js';
 import type { MlgymResults } from '../interop/traj.js';
+import { isId } from '../run/ids.js';
 import { readAttempts, readTrajectory, recordName, type StepView } from '../run/records.js';
 import type { Attempt, ProvisionResult, RunResult } from '../run/types.js';
 
@@ -20,7 +21,7 @@ export interface RunRecords {
 }
 
 export function hasRun(store: ArtifactStore, runId: string): boolean {
-  return /^[A-Za-z0-9_.-]+$/.test(runId) && existsSync(store.runDir(runId));
+  return isId(runId) && existsSync(store.runDir(runId));
 }
 
 export async function readRunRecords(store: ArtifactStore, runId: string): Promise<RunRecords> {

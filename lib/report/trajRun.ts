@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigError } from '../config/load.js';
 import { numericMetrics, readTraj, type MlgymResults } from '../interop/traj.js';
+import { toId } from '../run/ids.js';
 import type { Attempt, Metrics } from '../run/types.js';
 import type { ReportRun, ReportStep } from './run.js';
 import { taskFacts } from './taskFacts.js';
@@ -64,7 +65,7 @@ export function runFromTraj(file: string): ReportRun {
   const primaryMetric = facts?.primaryMetric;
   const stats = traj.info.model_stats;
   return {
-    id: `${basename(dir)}.${task}`.replace(/[^A-Za-z0-9_.-]+/g, '_'),
+    id: toId(`${basename(dir)}.${task}`),
     origin: 'traj',
     task,
     model: modelOf(dir, task),

@@ -1,10 +1,6 @@
 import type { Direction } from '../config/schema.js';
+import { better } from '../scoring/direction.js';
 import type { Attempt, ExitReason, Metrics } from './types.js';
-
-/** Is `a` better than `b` on the given direction? */
-export function better(a: number, b: number, direction: Direction): boolean {
-  return direction === 'max' ? a > b : a < b;
-}
 
 /** The best scored attempt (validations and submissions) on the primary metric. */
 export function bestAttempt(attempts: Attempt[], primary: string, direction: Direction): Attempt | null {

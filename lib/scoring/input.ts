@@ -1,6 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError, formatPath } from '../config/load.js';
+import { loadConfigFile, validateConfig } from '../config/load.js';
 import { Direction } from '../config/schema.js';
 
 /** The method name of a task's baseline score in profiles and ranks. */
@@ -28,27 +27,10 @@ export type ScoresInput = z.infer<typeof ScoresInput>;
 
 /** Validate scores (already parsed); a ConfigError names `source` and each bad field's path. */
 export function parseScoresInput(data: unknown, source: string): ScoresInput {
-  const result = ScoresInput.safeParse(data);
-  if (result.success) return result.data;
-  throw new ConfigError(
-    source,
-    result.error.issues.map((issue) => ({ path: formatPath(issue.path), message: describeIssue(issue) })),
-  );
+  return validateConfig(ScoresInput, data, source);
 }
 
 /** Read and validate a scores JSON file (the input of `mlgym aup`). */
 export function loadScoresInput(file: string): ScoresInput {
-  if (!existsSync(file)) throw new ConfigError(file, [{ path: '', message: 'file not found' }]);
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(file, [{ path: '', message: `expected valid JSON: ${(err as Error).message}` }]);
-  }
-  return parseScoresInput(data, file);
-}
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  return issue.message.replace(/^Invalid input: /, '');
+  return loadConfigFile(file, ScoresInput, { format: 'json' });
 }

@@ -1,5 +1,5 @@
 import type { Direction } from '../config/schema.js';
-import { better } from '../run/score.js';
+import { better, performanceRatio } from './direction.js';
 import { BASELINE, type ScoresInput, type TaskScores } from './input.js';
 
 /** MLGym's ε: an infeasible or missing score gets the worst feasible ratio × (1 + ε). */
@@ -40,7 +40,7 @@ export function taskRatios(task: TaskScores, methods: readonly string[]): TaskRa
   for (const method of methods) {
     const score = scoreOf(method);
     if (best === null || !isFeasible(score, task.baseline, task.direction)) continue;
-    const ratio = score === best ? 1 : task.direction === 'max' ? best / score : score / best;
+    const ratio = performanceRatio(score, best, task.direction);
     if (Number.isFinite(ratio)) rated.set(method, ratio);
   }
   const worstRatio = Math.max(1, ...rated.values());

@@ -1,5 +1,5 @@
 import type { Direction } from '../config/schema.js';
-import { better } from '../run/score.js';
+import { bestOf, isScore } from './direction.js';
 import type { Attempt } from '../run/types.js';
 import { BASELINE, type ScoresInput } from './input.js';
 
@@ -27,17 +27,6 @@ export interface VariantScores {
 
 /** A run of the built-in `baseline` agent is scored as this method, apart from the task's baseline score. */
 export const BASELINE_AGENT = 'baseline-agent';
-
-function isScore(v: number | null | undefined): v is number {
-  return v != null && Number.isFinite(v);
-}
-
-/** The best of the finite values, null when there is none. */
-export function bestOf(values: readonly (number | null | undefined)[], direction: Direction): number | null {
-  let best: number | null = null;
-  for (const v of values) if (isScore(v) && (best === null || better(v, best, direction))) best = v;
-  return best;
-}
 
 export function runBestAttempt(run: ScoredRun, task: TaskScoring): number | null {
   return bestOf(run.attempts.map((a) => a.metrics?.[task.primaryMetric]), task.direction);

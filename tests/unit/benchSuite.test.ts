@@ -44,7 +44,8 @@ describe('suite files', () => {
     const file = suiteFile('bad.yaml', ['name: "has space"', 'tasks: []', 'models: [baseline, baseline]', 'seeds: 0', 'concurrency: 1.5', 'budget_usd: -1', 'colour: blue'].join('\n'));
     expect(problems(file)).toEqual([
       expect.stringMatching(/^name: expected letters, digits/),
-      'tasks: expected at least one task',
+      // Like every config file's (lib/config/load.ts), a suite's problems say what was there.
+      'tasks: expected at least one task (got [])',
       'models[1]: "baseline" is listed twice in models',
       expect.stringMatching(/^seeds: Too small/),
       expect.stringMatching(/^concurrency: expected int/),

@@ -1,4 +1,4 @@
-import { better } from '../../run/score.js';
+import { better } from '../../scoring/direction.js';
 import { profilePlotSvg } from '../../scoring/plots.js';
 import { ACTION_CATEGORIES, EXIT_CATEGORIES } from '../categories.js';
 import type { GroupSummary, ReportSummary } from '../summary.js';

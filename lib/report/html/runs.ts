@@ -1,7 +1,7 @@
 import { capText } from '../../agent/history.js';
 import type { Attempt } from '../../run/types.js';
 import { scoreOverStepsSvg } from '../../scoring/plots.js';
-import { bestOf } from '../../scoring/runs.js';
+import { bestOf } from '../../scoring/direction.js';
 import { actionCategory } from '../categories.js';
 import type { ReportRun, ReportStep } from '../run.js';
 import { formatCount, formatMetrics, formatScore, formatUsd, html, table, trusted, type Markup } from './markup.js';
