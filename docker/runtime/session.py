@@ -1,24 +1,38 @@
 #!/usr/bin/env python3
 """In-container command session for Durable MLGym (stdlib only).
 
-Each command runs under an idempotency key. The first `run KEY` starts it detached (its own
-session and process group) and records its output and exit status under ~/.mlgym/cmds/KEY; any
-later `run KEY` re-attaches: it waits for the running command or returns the recorded result,
-and never starts it twice. The shell's working directory and exported variables persist from one
-command to the next, as in a terminal.
+Each command runs under an idempotency key. The first request for a key starts its command detached
+(its own session and process group) and records its output and exit status under ~/.mlgym/cmds/KEY;
+any later request for that key re-attaches: it waits for the running command or returns the recorded
+result, and never starts it twice. The shell's working directory and exported variables persist from
+one command to the next, as in a terminal.
 
-  session.py run KEY TIMEOUT_S WAIT_S [CAP_CHARS] < command   -> one JSON line on stdout
-  session.py serve   -> the same for many requests: JSON lines on stdin, JSON lines on stdout
+One request format for both transports (lib/sandbox/sessionProtocol.ts holds its zod schemas), one
+JSON object per line:
 
+  {"id": N, "key": KEY, "command": TEXT, "timeout_s": S, "wait_s": S, "cap": CHARS}
+
+  session.py run     request line(s) on stdin; one reply line per request on stdout, then exit
+                     (one `docker exec` per request: the fallback transport)
+  session.py serve   the same over a long-lived stream: request lines on stdin, reply lines on stdout,
+                     {"hello": {"pid", "boot"}} first
+
+A reply carries the request's id and is one of
+  {"id", "key", "state": "running", "started", "output_file"}
+  {"id", "key", "state": "done", "started", "output_file", "exit_code", "timed_out", "lost",
+   "duration_s", "output", "output_chars", "truncated", "cwd", "open_file"}
+  {"id", "error"}   the request was refused (id null when it could not be read)
+
+Both subcommands go through the same code (`pump`): the key directory, the runner fork, the waiting.
 `serve` is only a transport: one long-lived process per container that the worker keeps an attached
-stream to, so a command costs no `docker exec` and no interpreter start-up. Every request goes
-through the same key directory as `run`; the process holds no state of its own, and it exits when its
-stdin closes (the worker died or dropped the stream) while the commands it started keep running.
-A request is {"id", "key", "command", "timeout_s", "wait_s", "cap"}; the reply is `run`'s JSON plus
-"id" (or {"id", "error"}). The first line it writes is {"hello": {"pid", "boot"}}.
+stream to, so a command costs no `docker exec` and no interpreter start-up. It holds no state of its
+own, and it exits when its stdin closes (the worker died or dropped the stream) while the commands it
+started keep running; `run` answers every request it read before it exits.
 """
 import json
+import math
 import os
+import re
 import select
 import shlex
 import signal
@@ -55,11 +69,14 @@ def write_json(path, value):
 
 
 def read_json(path):
+    """A JSON object from a file; None when there is none (missing, unreadable or not an object: the
+    agent can write these files)."""
     try:
         with open(path) as f:
-            return json.load(f)
-    except (FileNotFoundError, json.JSONDecodeError):
+            value = json.load(f)
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
         return None
+    return value if isinstance(value, dict) else None
 
 
 def kill_session(sid):
@@ -166,11 +183,14 @@ def runner_alive(cmd_dir):
         return True  # the runner has not written its pid yet
     if pids.get("boot") != container_boot():
         return False  # the container restarted: the runner died with it
+    runner = pids.get("runner")
+    if not isinstance(runner, int) or isinstance(runner, bool) or runner <= 0:
+        return False  # not a pid this session wrote
     try:
-        os.kill(pids["runner"], 0)
+        os.kill(runner, 0)
         return True
-    except ProcessLookupError:
-        return False
+    except (ProcessLookupError, PermissionError):
+        return False  # gone (a PermissionError: its pid now belongs to someone else's process)
 
 
 def shell_position():
@@ -183,8 +203,9 @@ def shell_position():
             cwd = shlex.split(lines[-1][3:])[0]
     except (FileNotFoundError, ValueError, IndexError):
         pass
-    tool_state = read_json(os.path.join(STATE_DIR, "tool_state.json")) or {}
-    return {"cwd": cwd, "open_file": tool_state.get("open_file")}
+    open_file = (read_json(os.path.join(STATE_DIR, "tool_state.json")) or {}).get("open_file")
+    # The tools write this file, and so can the agent: relay only what the protocol allows.
+    return {"cwd": cwd, "open_file": open_file if isinstance(open_file, str) else None}
 
 
 def capped(text, cap):
@@ -205,42 +226,66 @@ def poll(key):
     return result
 
 
-def reply(key, result, started, cap):
-    """The JSON reply for a command: still running, or done with its (capped) output."""
+def reply(request_id, key, result, started, cap):
+    """The reply to a request: its command still running, or done with its (capped) output. The
+    recorded result's fields are relayed as they are; the worker checks them."""
     output_file = os.path.join(CMDS, key, "output.log")
+    message = {"id": request_id, "key": key, "started": started, "output_file": output_file}
     if result is None:
-        return {"key": key, "state": "running", "started": started, "output_file": output_file}
+        return dict(message, state="running")
     with open(output_file, "rb") as f:
         raw = f.read()
     text = raw.decode("utf-8", errors="replace")
-    return dict(result, key=key, state="done", started=started, output=capped(text, cap),
-                output_chars=len(text), truncated=len(text) > cap, output_file=output_file, **shell_position())
+    return dict(message, state="done", exit_code=result.get("exit_code"), timed_out=result.get("timed_out"),
+                lost=result.get("lost", False), duration_s=result.get("duration_s"), output=capped(text, cap),
+                output_chars=len(text), truncated=len(text) > cap, **shell_position())
 
 
-def report(key, done, wait_s, cap):
-    """Wait up to wait_s for the command's result: on the runner's pipe (`done`) when this call started
-    it, else by polling the result file."""
-    started = done is not None
-    deadline = time.time() + wait_s
-    result = poll(key)
-    while result is None and time.time() < deadline:
-        if done is None:
-            time.sleep(0.02)
-        elif select.select([done], [], [], max(0.0, deadline - time.time()))[0]:
-            os.close(done)
-            done = None  # the runner exited: its result is written, or it died (poll finds out)
-        result = poll(key)
-    if done is not None:
-        os.close(done)
-    return reply(key, result, started, cap)
+# The request format (lib/sandbox/sessionProtocol.ts has the same rules as a zod schema).
+REQUEST_FIELDS = ("id", "key", "command", "timeout_s", "wait_s", "cap")
+KEY_PATTERN = re.compile(r"[A-Za-z0-9._-]*[A-Za-z0-9][A-Za-z0-9._-]*")  # a directory name, never . or ..
+MAX_KEY_LENGTH = 200
 
 
-def valid_key(key):
-    return isinstance(key, str) and key != "" and key.replace("-", "").replace("_", "").replace(".", "").isalnum()
+def is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value):
+    return (is_int(value) or isinstance(value, float)) and math.isfinite(value)
+
+
+def parse_request(line):
+    """(request, None) for a valid request line, else (None, the error reply to send)."""
+    try:
+        req = json.loads(line)
+    except (ValueError, UnicodeDecodeError) as err:
+        return None, {"id": None, "error": f"bad request: not JSON ({err})"}
+    if not isinstance(req, dict):
+        return None, {"id": None, "error": f"bad request: not a JSON object but {type(req).__name__}"}
+    request_id = req.get("id")
+    if not is_int(request_id) or request_id < 0:
+        return None, {"id": None, "error": f"bad request: id: expected a non-negative integer, got {request_id!r}"}
+    problems = [f"{name}: missing" for name in REQUEST_FIELDS if name not in req]
+    problems += [f"{name}: unknown field" for name in req if name not in REQUEST_FIELDS]
+    key = req.get("key")
+    if "key" in req and not (isinstance(key, str) and len(key) <= MAX_KEY_LENGTH and KEY_PATTERN.fullmatch(key)):
+        problems.append(f"key: invalid key {key!r} (letters, digits, '.', '_', '-'; at most {MAX_KEY_LENGTH})")
+    if "command" in req and not isinstance(req["command"], str):
+        problems.append("command: expected a string")
+    if "timeout_s" in req and not (is_number(req["timeout_s"]) and req["timeout_s"] > 0):
+        problems.append(f"timeout_s: expected a positive number, got {req['timeout_s']!r}")
+    if "wait_s" in req and not (is_number(req["wait_s"]) and req["wait_s"] >= 0):
+        problems.append(f"wait_s: expected a non-negative number, got {req['wait_s']!r}")
+    if "cap" in req and not (is_int(req["cap"]) and req["cap"] > 0):
+        problems.append(f"cap: expected a positive integer, got {req['cap']!r}")
+    if problems:
+        return None, {"id": request_id, "error": "bad request: " + "; ".join(problems)}
+    return req, None
 
 
 class Waiting:
-    """A `serve` request waiting for its command: until its result is there or wait_s has passed."""
+    """A request waiting for its command: until its result is there or wait_s has passed."""
 
     def __init__(self, request_id, key, done, wait_s, cap):
         self.id, self.key, self.done, self.cap = request_id, key, done, cap
@@ -249,7 +294,7 @@ class Waiting:
 
 
 def reap_children():
-    """Collect runners that exited (in `serve` they are this process's children, not init's)."""
+    """Collect runners that exited (they are this process's children while it lives)."""
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
@@ -266,29 +311,25 @@ def send(message):
 
 
 def accept(line, waiting):
-    """Start (or re-attach to) the command of one request line and add it to `waiting`."""
-    req = None
-    try:
-        req = json.loads(line)
-        request_id, key = req["id"], req["key"]
-        timeout, wait_s, cap = float(req["timeout_s"]), float(req["wait_s"]), int(req.get("cap", 10_000))
-    except (ValueError, KeyError, TypeError) as err:
-        request_id = req.get("id") if isinstance(req, dict) else None
-        send({"id": request_id, "error": f"bad request: {err!r}"})
+    """Start (or re-attach to) the command of one request line and add it to `waiting`; a request that
+    is not valid is answered with an error at once."""
+    req, error = parse_request(line)
+    if error is not None:
+        send(error)
         return
-    if not valid_key(key):
-        send({"id": request_id, "error": f"invalid key {key!r}"})
-        return
-    done = None if os.path.isdir(os.path.join(CMDS, key)) else start(key, timeout, str(req.get("command", "")))
-    waiting.append(Waiting(request_id, key, done, wait_s, cap))
+    key = req["key"]
+    done = None if os.path.isdir(os.path.join(CMDS, key)) else start(key, float(req["timeout_s"]), req["command"])
+    waiting.append(Waiting(req["id"], key, done, float(req["wait_s"]), req["cap"]))
 
 
-def serve():
-    """Answer JSON-line requests on stdin until it closes; commands run exactly as with `run`."""
-    os.makedirs(CMDS, exist_ok=True)
-    send({"hello": {"pid": os.getpid(), "boot": container_boot()}})
+def pump(leave_at_eof):
+    """Read request lines on stdin and answer each as soon as its command has a result or its wait is
+    over. At the end of stdin: with `leave_at_eof` (serve: the worker is gone, nobody reads the replies)
+    return at once; else (run) read a last unterminated line and return once every request is answered.
+    The commands started go on either way and are recorded as usual."""
     waiting = []
     buffered = b""
+    reading = True
     while True:
         reap_children()
         now = time.time()
@@ -299,45 +340,46 @@ def serve():
             waiting.remove(w)
             if w.done is not None:
                 os.close(w.done)
-            send(dict(reply(w.key, result, w.started, w.cap), id=w.id))
+            send(reply(w.id, w.key, result, w.started, w.cap))
+        if not reading and not waiting:
+            return
         pipes = [w.done for w in waiting if w.done is not None]
         timeout = None
         if waiting:
             timeout = max(0.0, min(w.deadline for w in waiting) - time.time())
             if any(w.done is None for w in waiting):
-                timeout = min(timeout, 0.02)  # re-attached: poll, as `run` does
-        readable = select.select([0] + pipes, [], [], timeout)[0]
+                timeout = min(timeout, 0.02)  # re-attached: nothing to wait on, poll the result file
+        readable = select.select(([0] if reading else []) + pipes, [], [], timeout)[0]
         for w in waiting:
             if w.done in readable:
                 os.close(w.done)
                 w.done = None  # its runner exited; the next poll reads the result (or finds it lost)
-        if 0 in readable:
+        if reading and 0 in readable:
             chunk = os.read(0, 65536)
             if not chunk:
-                return  # the worker is gone; the commands started go on and are recorded as usual
-            buffered += chunk
-            *lines, buffered = buffered.split(b"\n")
+                if leave_at_eof:
+                    return
+                reading = False
+                chunk, buffered = buffered + b"\n", b""
+            *lines, buffered = (buffered + chunk).split(b"\n")
             for line in lines:
                 if line.strip():
                     accept(line, waiting)
 
 
+USAGE = "usage: session.py run < request lines | session.py serve   (a request is one JSON object a line)"
+
+
 def main(argv):
-    if argv == ["serve"]:
-        try:
-            serve()
-        except BrokenPipeError:
-            pass  # the stream is gone; nothing to tell
-        return
-    if len(argv) not in (4, 5) or argv[0] != "run":
-        sys.exit("usage: session.py run KEY TIMEOUT_S WAIT_S [CAP_CHARS] < command | session.py serve")
-    key, timeout, wait_s = argv[1], float(argv[2]), float(argv[3])
-    cap = int(argv[4]) if len(argv) == 5 else 10_000
-    if not valid_key(key):
-        sys.exit(f"invalid key {key!r}")
+    if argv not in (["run"], ["serve"]):
+        sys.exit(USAGE)
     os.makedirs(CMDS, exist_ok=True)
-    command = sys.stdin.read() if not os.path.isdir(os.path.join(CMDS, key)) else ""
-    print(json.dumps(report(key, start(key, timeout, command), wait_s, cap)))
+    try:
+        if argv == ["serve"]:
+            send({"hello": {"pid": os.getpid(), "boot": container_boot()}})
+        pump(leave_at_eof=argv == ["serve"])
+    except BrokenPipeError:
+        pass  # the stream is gone; nothing to tell
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 import type { Duplex } from 'node:stream';
-import { PassThrough } from 'node:stream';
+import { Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { docker, RUNTIME_DIR } from './docker.js';
+import { encodeRequest, MalformedReply, parseSessionLine, type CommandReply, type Hello, type SessionRequest } from './sessionProtocol.js';
 
 /**
  * One long-lived `session.py serve` per container, reached over the attached stream of a single
@@ -9,18 +11,18 @@ import { docker, RUNTIME_DIR } from './docker.js';
  * its output and result, the shell state) lives in the container exactly as with one exec per
  * command, so losing the stream (worker killed, container restarted, server process killed) loses
  * nothing: the caller falls back to the one-shot exec, which re-attaches by key.
+ *
+ * Requests and replies are lib/sandbox/sessionProtocol.ts's, the same as the one-shot exec's. A line
+ * from the server that is not a message of that protocol (a MalformedReply) breaks the stream like a
+ * lost connection: every request waiting on it fails with StreamBroken, and is asked for again.
  */
 
-/** A request as `session.py serve` reads it. */
-export interface SessionRequest {
-  key: string;
-  command: string;
-  timeout_s: number;
-  wait_s: number;
-  cap: number;
-}
+export type { SessionRequest } from './sessionProtocol.js';
 
-/** The stream broke (or never opened): the request may or may not have reached the container. */
+/**
+ * The stream broke (or never opened), or the server wrote a line that is not a message of the
+ * protocol: the request may or may not have reached the container.
+ */
 export class StreamBroken extends Error {
   constructor(message: string) {
     super(message);
@@ -37,7 +39,8 @@ export class StreamRequestError extends Error {
 }
 
 interface Pending {
-  resolve: (reply: Record<string, unknown>) => void;
+  key: string;
+  resolve: (reply: CommandReply) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
 }
@@ -48,26 +51,33 @@ const IDLE_CLOSE_MS = 5 * 60_000;
 const OPEN_TIMEOUT_MS = 15_000;
 
 export class SessionStream {
-  private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly closeListeners: (() => void)[] = [];
   private idleTimer: NodeJS.Timeout | undefined;
   private stderrTail = '';
   private lineBuffer = '';
-  private helloReceived: ((hello: { pid: number; boot: string }) => void) | undefined;
+  private readonly decoder = new StringDecoder('utf8');
+  private helloReceived: ((hello: Hello) => void) | undefined;
   closed: string | undefined;
   /** The server process in the container and the container's boot mark (from its first line). */
-  hello: { pid: number; boot: string } | undefined;
+  hello: Hello | undefined;
 
   private constructor(
     readonly containerId: string,
     private readonly socket: Duplex & { ref?: () => void; unref?: () => void },
   ) {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
+    // Sinks that handle each chunk as the demultiplexer writes it, so every line that arrived is
+    // read before the socket's end is.
+    const sink = (onChunk: (chunk: Buffer) => void) =>
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          onChunk(chunk);
+          done();
+        },
+      });
+    const stdout = sink((chunk) => this.onData(chunk));
+    const stderr = sink((chunk) => (this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000)));
     docker().modem.demuxStream(socket, stdout, stderr);
-    stdout.on('data', (chunk: Buffer) => this.onData(chunk));
-    stderr.on('data', (chunk: Buffer) => (this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000)));
     socket.on('end', () => this.close('the session server closed its stream'));
     socket.on('close', () => this.close('the stream was closed'));
     socket.on('error', (err: Error) => this.close(`stream error: ${err.message}`));
@@ -83,8 +93,17 @@ export class SessionStream {
       AttachStderr: true,
     });
     const socket = (await exec.start({ hijack: true, stdin: true })) as unknown as Duplex;
+    return SessionStream.attach(containerId, socket);
+  }
+
+  /**
+   * A stream over the attached (multiplexed) socket of a `session.py serve` exec, once its hello has
+   * come. Rejects with StreamBroken when the socket ends, the first line is not a hello, or none
+   * comes in time.
+   */
+  static async attach(containerId: string, socket: Duplex): Promise<SessionStream> {
     const stream = new SessionStream(containerId, socket);
-    const hello = new Promise<{ pid: number; boot: string }>((resolve) => (stream.helloReceived = resolve));
+    const hello = new Promise<Hello>((resolve) => (stream.helloReceived = resolve));
     const broken = new Promise<never>((_, reject) => stream.onClose(() => reject(new StreamBroken(`session stream to ${containerId} did not open: ${stream.closed}${stream.stderrTail ? `: ${stream.stderrTail.trim()}` : ''}`))));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new StreamBroken(`session stream to ${containerId}: no hello within ${OPEN_TIMEOUT_MS} ms`)), OPEN_TIMEOUT_MS)));
@@ -104,15 +123,21 @@ export class SessionStream {
    * Send one request; resolves with the server's reply. Rejects with StreamBroken when the stream
    * breaks or no reply comes within `replyWithinMs` (then the stream is closed: a late reply is never read).
    */
-  request(req: SessionRequest, replyWithinMs: number): Promise<Record<string, unknown>> {
+  request(req: SessionRequest, replyWithinMs: number): Promise<CommandReply> {
     if (this.closed) return Promise.reject(new StreamBroken(this.closed));
-    const id = this.nextId++;
+    if (this.pending.has(req.id)) return Promise.reject(new Error(`request id ${req.id} is already waiting on the session stream to ${this.containerId}`));
+    let line: string;
+    try {
+      line = encodeRequest(req);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     clearTimeout(this.idleTimer);
     this.socket.ref?.();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => this.close(`no reply to ${req.key} within ${replyWithinMs} ms`), replyWithinMs);
-      this.pending.set(id, { resolve, reject, timer });
-      this.socket.write(JSON.stringify({ id, ...req }) + '\n');
+      this.pending.set(req.id, { key: req.key, resolve, reject, timer });
+      this.socket.write(line);
     });
   }
 
@@ -124,6 +149,9 @@ export class SessionStream {
   /** Close the stream: every waiting request fails with StreamBroken; the server exits on EOF. */
   close(reason: string): void {
     if (this.closed) return;
+    const partial = this.lineBuffer + this.decoder.end();
+    this.lineBuffer = '';
+    if (partial.trim()) reason += `, with a truncated line from the server: ${JSON.stringify(partial.slice(0, 200))}`;
     this.closed = reason;
     clearTimeout(this.idleTimer);
     for (const p of this.pending.values()) {
@@ -136,9 +164,10 @@ export class SessionStream {
   }
 
   private onData(chunk: Buffer): void {
-    this.lineBuffer += chunk.toString('utf8');
+    if (this.closed) return;
+    this.lineBuffer += this.decoder.write(chunk);
     let newline: number;
-    while ((newline = this.lineBuffer.indexOf('\n')) >= 0) {
+    while (!this.closed && (newline = this.lineBuffer.indexOf('\n')) >= 0) {
       const line = this.lineBuffer.slice(0, newline);
       this.lineBuffer = this.lineBuffer.slice(newline + 1);
       if (line.trim()) this.onLine(line);
@@ -146,23 +175,44 @@ export class SessionStream {
   }
 
   private onLine(line: string): void {
-    let message: Record<string, unknown>;
+    let message;
     try {
-      message = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      this.close(`unreadable line from the session server: ${line.slice(0, 200)}`);
+      message = parseSessionLine(line);
+    } catch (err) {
+      if (!(err instanceof MalformedReply)) throw err;
+      this.close(err.message);
       return;
     }
-    if (message.hello) {
-      this.helloReceived?.(message.hello as { pid: number; boot: string });
+    if (message.kind === 'hello') {
+      if (this.hello || !this.helloReceived) {
+        this.close('malformed reply from session.py: a second hello');
+        return;
+      }
+      this.hello = message.hello;
+      this.helloReceived(message.hello);
       return;
     }
-    const pending = this.pending.get(message.id as number);
+    if (!this.hello) {
+      this.close(`malformed reply from session.py: a reply before the hello (${JSON.stringify(line.slice(0, 200))})`);
+      return;
+    }
+    const id = message.reply.id;
+    if (id === null) {
+      // Refused a line it could not read at all (only an error has no id): the two ends do not speak
+      // the same protocol.
+      this.close(`session.py could not read a request: ${message.kind === 'error' ? message.reply.error : ''}`);
+      return;
+    }
+    const pending = this.pending.get(id);
     if (!pending) return; // a reply to a request that was given up on
-    this.pending.delete(message.id as number);
+    if (message.kind === 'reply' && message.reply.key !== pending.key) {
+      this.close(`malformed reply from session.py: the reply to request ${id} is about ${JSON.stringify(message.reply.key)}, not ${JSON.stringify(pending.key)}`);
+      return;
+    }
+    this.pending.delete(id);
     clearTimeout(pending.timer);
-    if (typeof message.error === 'string') pending.reject(new StreamRequestError(message.error));
-    else pending.resolve(message);
+    if (message.kind === 'error') pending.reject(new StreamRequestError(message.reply.error));
+    else pending.resolve(message.reply);
     if (!this.pending.size) this.idle();
   }
 

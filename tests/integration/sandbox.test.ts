@@ -5,7 +5,7 @@ import { ArtifactStore } from '../../lib/artifacts/store.js';
 import { agentContainerOptions, removeRunResources, findAgentContainer } from '../../lib/sandbox/container.js';
 import { docker } from '../../lib/sandbox/docker.js';
 import { execIn } from '../../lib/sandbox/exec.js';
-import { runInSession } from '../../lib/sandbox/session.js';
+import { runInSession, SessionError } from '../../lib/sandbox/session.js';
 import { createActivities } from '../../activities/index.js';
 import { runContainer } from '../../activities/provision.js';
 import { fixtureTask, useFixtureTasks } from '../helpers/sandbox.js';
@@ -82,6 +82,29 @@ describe('the agent container and its session', () => {
     // A third call (e.g. the workflow replaying) returns the stored observation without running anything.
     await new MockActivityEnvironment({ attempt: 3 }).run(activities.toolExec, input);
     expect((await sh(container, 'grep -c "^step-7$" ~/.mlgym/starts.log')).stdout.trim()).toBe('1');
+  });
+
+  it('fails a tool exec on a malformed reply from the session; the retry asks again by key and the command runs once', async () => {
+    const { runId, containerId } = await newRun();
+    // The agent's command writes a bogus result into the session's record of itself, then keeps running
+    // until the test lets it finish: every reply about step-8 until then is malformed.
+    const record = '~/.mlgym/cmds/step-8/result.json';
+    const command = `printf '{"exit_code": "zero", "timed_out": false, "duration_s": 0}' > ${record}; until [ -e ~/go ]; do sleep 0.1; done; echo finished`;
+    const input = { runId, taskId: 'sandboxProbe', model: 'test', step: 8, command };
+    const failed = await new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 30_000 }).run(activities.toolExec, input).catch((err: Error) => err);
+    expect(failed).toBeInstanceOf(SessionError);
+    // Asked over the stream, then again by key over a one-shot exec: both replies named as malformed.
+    expect((failed as Error).message).toMatch(/^one-shot session exec for step-8 .*: malformed reply from session\.py: exit_code: expected number, received string/);
+    expect((failed as Error).message).toMatch(/asked again after: session stream to \w+ broke: malformed reply from session\.py: exit_code: expected number/);
+    expect(await store.readJson(runId, 'steps/000008.obs.json')).toBeUndefined();
+    // The command ends and records its real result; the activity's retry re-attaches to it.
+    await sh(containerId, 'touch ~/go');
+    while (!(await sh(containerId, `cat ${record}`)).stdout.includes('"exit_code": 0')) await new Promise((r) => setTimeout(r, 100));
+    const result = (await new MockActivityEnvironment({ attempt: 2, heartbeatTimeoutMs: 30_000 }).run(activities.toolExec, input)) as ToolResult;
+    expect(result.exitCode).toBe(0);
+    const obs = await store.readJson<{ observation: string }>(runId, 'steps/000008.obs.json');
+    expect(obs!.observation).toBe('finished\n');
+    expect((await sh(containerId, 'grep -c "^step-8$" ~/.mlgym/starts.log')).stdout.trim()).toBe('1');
   });
 });
 

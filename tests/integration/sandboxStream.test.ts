@@ -5,7 +5,7 @@ import { ArtifactStore } from '../../lib/artifacts/store.js';
 import { removeRunResources } from '../../lib/sandbox/container.js';
 import { docker } from '../../lib/sandbox/docker.js';
 import { execIn } from '../../lib/sandbox/exec.js';
-import { runInSession, type CommandResult } from '../../lib/sandbox/session.js';
+import { runInSession, SessionError, type CommandResult } from '../../lib/sandbox/session.js';
 import { closeSessionStreams, openSessionStream, type SessionStream } from '../../lib/sandbox/sessionStream.js';
 import { createActivities } from '../../activities/index.js';
 import type { ProvisionResult } from '../../lib/run/types.js';
@@ -110,6 +110,36 @@ describe('the session stream', () => {
     const long = await runInSession(c, key(), 'seq 1 20000', { timeoutS: 20, waitS: 20, capChars: 1000 });
     expect(long).toMatchObject({ truncated: true, output_chars: 108894 });
     expect(long.output!.length).toBeLessThan(1200);
+  });
+
+  it('breaks on a malformed reply, asks again by key over the one-shot exec, and never runs the command twice', async () => {
+    const k = key();
+    expect(await runInSession(c, k, 'echo once >> ~/once.txt; echo once', { timeoutS: 30, waitS: 20 })).toMatchObject({ state: 'done', output: 'once\n' });
+    const stream = await streamOf(c);
+    // A command of the agent's overwrites the session's record of that earlier command with a bogus one.
+    const record = `~/.mlgym/cmds/${k}/result.json`;
+    await run(c, `printf '{"exit_code": "zero", "timed_out": false}' > ${record}`);
+    const err = await runInSession(c, k, 'echo must not run >> ~/once.txt', { timeoutS: 30, waitS: 20 }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(SessionError);
+    const message = (err as Error).message;
+    expect(message).toMatch(/^one-shot session exec for s\d+ .*: malformed reply from session\.py: exit_code: expected number, received string \(in /);
+    expect(message).toMatch(/asked again after: session stream to \w+ broke: malformed reply from session\.py: exit_code/);
+    expect(stream.closed).toMatch(/^malformed reply from session\.py: exit_code: expected number/);
+    expect(await sh(c, `cat ~/once.txt; grep -c '^${k}$' ~/.mlgym/starts.log`)).toBe('once\n1');
+    // Once the record is sound again, the same key answers (as the activity's retry would ask), over a new stream.
+    await run(c, `printf '{"exit_code": 0, "timed_out": false, "duration_s": 0.01}' > ${record}`);
+    expect(await runInSession(c, k, 'echo must not run >> ~/once.txt', { timeoutS: 30, waitS: 20 })).toMatchObject({ state: 'done', started: false, exit_code: 0, output: 'once\n' });
+    expect(await openSessionStream(c)).not.toBe(stream);
+    expect(await sh(c, 'cat ~/once.txt')).toBe('once');
+  });
+
+  it('keeps its replies valid when the tools state file holds something else than a file name', async () => {
+    await run(c, `echo '{"open_file": 42}' > ~/.mlgym/tool_state.json`);
+    const stream = await streamOf(c);
+    expect(await run(c, 'echo fine')).toMatchObject({ state: 'done', output: 'fine\n', open_file: null });
+    expect(await run(c, 'echo fine', { oneShot: true })).toMatchObject({ state: 'done', output: 'fine\n', open_file: null });
+    expect(await openSessionStream(c)).toBe(stream);
+    await run(c, 'rm ~/.mlgym/tool_state.json');
   });
 
   it('falls back when the worker drops the stream mid-command, re-attaches and never runs the command twice', async () => {
