@@ -9,7 +9,11 @@ export interface Usage {
   estimated: boolean;
 }
 
-/** One model call as stored: the exact request and reply, what it cost, and the hints the prompt carried. */
+/**
+ * One model call as stored: the exact request and reply, what it cost, and the hints the prompt carried.
+ * An `uncertain` record is a call that was sent but whose reply was never recorded (the process died
+ * in between): it has no response and is charged at the call's worst-case cost, since it may have been billed.
+ */
 export interface CallRecord {
   step: number;
   /** 0 for the first ask of a step, 1… for format-error re-asks. */
@@ -22,15 +26,44 @@ export interface CallRecord {
   failure?: { reason: 'exit_api' | 'exit_context'; message: string };
   usage: Usage;
   costUsd: number;
+  /** A possibly-billed call without a recorded reply, charged at its worst case (`usage` holds the bounds). */
+  uncertain?: true;
+  /** For an uncertain charge: which send of this (step, attempt) it stands for (1, 2, …). */
+  send?: number;
 }
 
-export const callRecordName = (step: number, attempt: number) => `llm/${String(step).padStart(6, '0')}.${attempt}.json`;
+/**
+ * Written before a call is sent, under (step, attempt): what the call may cost at most. A retry that
+ * finds it without a reply record knows that a call may have been billed and charges its worst case.
+ */
+export interface CallStarted {
+  step: number;
+  attempt: number;
+  /** How many times this (step, attempt) has been sent, this send included. */
+  send: number;
+  at: string;
+  /** The prompt's token bound and the full `max_tokens` reply, priced. */
+  worstCaseUsd: number;
+  usage: Usage;
+  /** Set when the call ended without a reply and certainly unbilled (e.g. a 429): nothing to charge. */
+  unbilled?: string;
+}
+
+const stepKey = (step: number, attempt: number) => `${String(step).padStart(6, '0')}.${attempt}`;
+/** The reply record: written once the reply (or a rejection) is back; a retry returns it without a call. */
+export const callRecordName = (step: number, attempt: number) => `llm/${stepKey(step, attempt)}.json`;
+/** The "call started" record: written before each send, overwritten by the next send of the same key. */
+export const callStartedName = (step: number, attempt: number) => `llm-started/${stepKey(step, attempt)}.json`;
+/** The worst-case charge for send `send` of (step, attempt), whose reply was never recorded. */
+export const uncertainCallName = (step: number, attempt: number, send: number) => `llm/${stepKey(step, attempt)}.uncertain-${send}.json`;
 
 /** Every stored model call of a run, in order: the source of truth for its spend and its history. */
 export async function readCalls(store: ArtifactStore, runId: string): Promise<CallRecord[]> {
   const files = await store.list(runId, 'llm');
   const calls = await Promise.all(files.map((f) => store.readJson<CallRecord>(runId, `llm/${f}`)));
-  return calls.filter((c): c is CallRecord => c !== undefined).sort((a, b) => a.step - b.step || a.attempt - b.attempt);
+  // Within a (step, attempt), the uncertain charges of lost sends come before the reply that ended it.
+  const rank = (c: CallRecord) => (c.uncertain ? (c.send ?? 0) : Number.MAX_SAFE_INTEGER);
+  return calls.filter((c): c is CallRecord => c !== undefined).sort((a, b) => a.step - b.step || a.attempt - b.attempt || rank(a) - rank(b));
 }
 
 export interface Spend {
@@ -87,6 +120,18 @@ export function priceUsd(entry: ModelEntry, promptTokens: number, completionToke
 /** The most the call can cost: the prompt's bound plus a full `max_output_tokens` reply. */
 export function worstCaseUsd(entry: ModelEntry, request: ChatCompletionCreateParamsNonStreaming): number {
   return priceUsd(entry, promptTokensBound(request), entry.max_output_tokens);
+}
+
+/** The record to write before sending `request` for the `send`-th time under (step, attempt). */
+export function startedCall(entry: ModelEntry, request: ChatCompletionCreateParamsNonStreaming, step: number, attempt: number, send: number): CallStarted {
+  const usage: Usage = { promptTokens: promptTokensBound(request), completionTokens: entry.max_output_tokens, estimated: true };
+  return { step, attempt, send, at: new Date().toISOString(), worstCaseUsd: worstCaseUsd(entry, request), usage };
+}
+
+/** The charge for a started call whose reply was never recorded: it may have been billed, at most its worst case. */
+export function uncertainCharge(started: CallStarted, request: ChatCompletionCreateParamsNonStreaming, hints: string[]): CallRecord {
+  const { step, attempt, send, at, worstCaseUsd: costUsd, usage } = started;
+  return { step, attempt, at, hints, request, usage, costUsd, uncertain: true, send };
 }
 
 export function usageOf(request: ChatCompletionCreateParamsNonStreaming, response: ChatCompletion): Usage {

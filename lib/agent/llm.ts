@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import OpenAI, { APIConnectionError, APIError } from 'openai';
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import type { ModelEntry } from '../config/schema.js';
 
@@ -33,14 +33,48 @@ export async function callModel(entry: ModelEntry, request: ChatCompletionCreate
   return { ok: true, response };
 }
 
+/** Transient failures after which the call was certainly not billed (see `certainlyUnbilled`). */
+const unbilledFailures = new WeakSet<object>();
+
+/**
+ * Whether `err`, thrown by `callModel`, means the server certainly did not bill the call: it answered
+ * with an error status that carries no completion (429, 408, 409, a 5xx other than 502 and 504), or
+ * the connection was never made. A timeout, a dropped connection, a garbled 200 or a gateway error
+ * (502, 504: the model behind the gateway may have answered) may have been billed.
+ */
+export function certainlyUnbilled(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && unbilledFailures.has(err);
+}
+
+function unbilled(failure: ApplicationFailure): ApplicationFailure {
+  unbilledFailures.add(failure);
+  return failure;
+}
+
+/** Connection errors that mean the request never reached a server. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+function neverConnected(err: unknown): boolean {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (NOT_CONNECTED.has(String((e as { code?: unknown }).code))) return true;
+  }
+  return false;
+}
+
 /** A transient failure is thrown for Temporal to retry; a rejected request is returned. */
 function classify(err: unknown, entry: ModelEntry, baseURL: string, keyMissing: boolean): CallOutcome {
   if (err instanceof SyntaxError) throw transient('ModelBadReply', `${entry.id}: the reply is not valid JSON: ${err.message}`);
-  if (err instanceof APIConnectionError) throw transient('ModelUnavailable', `${entry.id}: ${err.message}`);
+  if (err instanceof APIConnectionError) {
+    const failure = transient('ModelUnavailable', `${entry.id}: ${err.message}`);
+    throw !(err instanceof APIConnectionTimeoutError) && neverConnected(err) ? unbilled(failure) : failure;
+  }
   if (!(err instanceof APIError) || err.status === undefined) throw err;
   const delay = retryAfterMs(err.headers);
-  if (err.status === 429) throw transient('ModelRateLimited', `${entry.id}: rate limited: ${err.message}`, delay);
-  if (err.status >= 500 || err.status === 408 || err.status === 409) throw transient('ModelUnavailable', `${entry.id}: ${err.message}`, delay);
+  if (err.status === 429) throw unbilled(transient('ModelRateLimited', `${entry.id}: rate limited: ${err.message}`, delay));
+  if (err.status >= 500 || err.status === 408 || err.status === 409) {
+    const failure = transient('ModelUnavailable', `${entry.id}: ${err.message}`, delay);
+    throw err.status === 502 || err.status === 504 ? failure : unbilled(failure);
+  }
   if (err.code === 'context_length_exceeded' || /context length|context window|too many tokens/i.test(err.message)) {
     return { ok: false, reason: 'exit_context', message: `${entry.id}: the prompt does not fit the context window: ${err.message}` };
   }

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { afterEach, describe, expect, it } from 'vitest';
 import { priceUsd, usageOf } from '../../lib/agent/ledger.js';
-import { callModel, chatRequest, retryAfterMs } from '../../lib/agent/llm.js';
+import { callModel, certainlyUnbilled, chatRequest, retryAfterMs } from '../../lib/agent/llm.js';
 import { ModelEntry } from '../../lib/config/schema.js';
 import { startFakeOpenAI, type FakeOpenAI, type Scripted } from '../helpers/fakeOpenAI.js';
 
@@ -67,6 +67,7 @@ describe('model calls through the openai client against a fake server', () => {
     expect(err.nonRetryable).toBe(false);
     expect(err.nextRetryDelay).toBe(7000);
     expect(err.message).toContain('slow down');
+    expect(certainlyUnbilled(err)).toBe(true);
     expect(fake!.calls).toBe(1);
   });
 
@@ -75,7 +76,17 @@ describe('model calls through the openai client against a fake server', () => {
     const err = await failure(callModel(entry, request));
     expect(err.type).toBe('ModelUnavailable');
     expect(err.nonRetryable).toBe(false);
+    expect(certainlyUnbilled(err)).toBe(true);
     expect(fake!.calls).toBe(1);
+  });
+
+  it('counts a gateway error (502, 504) as possibly billed: the model behind it may have answered', async () => {
+    const { entry, request } = await serve({ status: 502 }, { status: 504 }, { status: 503 });
+    const bad = await failure(callModel(entry, request));
+    const timeout = await failure(callModel(entry, request));
+    const unavailable = await failure(callModel(entry, request));
+    expect([bad.type, timeout.type, unavailable.type]).toEqual(['ModelUnavailable', 'ModelUnavailable', 'ModelUnavailable']);
+    expect([certainlyUnbilled(bad), certainlyUnbilled(timeout), certainlyUnbilled(unavailable)]).toEqual([false, false, true]);
   });
 
   it('ends the run on a 401 with a clear message naming the unset key variable', async () => {
@@ -100,15 +111,20 @@ describe('model calls through the openai client against a fake server', () => {
 
   it('treats a malformed body as a transient bad reply', async () => {
     const { entry, request } = await serve({ raw: '{"choices": [' }, { raw: '{"object":"chat.completion"}' });
-    expect((await failure(callModel(entry, request))).type).toBe('ModelBadReply');
-    expect((await failure(callModel(entry, request))).type).toBe('ModelBadReply');
+    const garbled = await failure(callModel(entry, request));
+    const empty = await failure(callModel(entry, request));
+    expect([garbled.type, empty.type]).toEqual(['ModelBadReply', 'ModelBadReply']);
+    // The server answered 200: the call may have been billed.
+    expect([certainlyUnbilled(garbled), certainlyUnbilled(empty)]).toEqual([false, false]);
   });
 
   it('turns a refused connection into a retryable failure', async () => {
     const { entry, request } = await serve({ reply: 'unused' });
     await fake!.close();
     fake = undefined;
-    expect((await failure(callModel(entry, request))).type).toBe('ModelUnavailable');
+    const refused = await failure(callModel(entry, request));
+    expect(refused.type).toBe('ModelUnavailable');
+    expect(certainlyUnbilled(refused)).toBe(true);
   });
 
   it('reads Retry-After as seconds, milliseconds or a date', () => {
