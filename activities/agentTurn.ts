@@ -37,6 +37,7 @@ async function decide(store: ArtifactStore, input: AgentTurnInput): Promise<Turn
   const task = taskOrFail(input);
   const agent = orConfigFailure(() => resolveAgentSpec(model));
   if (agent.kind === 'baseline') return withHints(baselineTurn(task, step), hints);
+  if (agent.kind === 'external') throw ApplicationFailure.nonRetryable('an external agent sends its actions with the `step` update (docs/gym.md)', 'ConfigError');
   if (agent.kind === 'replay') return withHints(replayTurn(orConfigFailure(() => loadReplay(agent.file)), step), hints);
   const turn = await llmTurn({ store, runId, step, maxSteps, hints, budgetUsd, entry: agent.entry, task, commandDocs: commandDocs() });
   if (turn.action.kind === 'exit') await store.log(runId, `step ${step}: ${turn.action.reason}: ${turn.thought}`);

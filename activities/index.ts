@@ -6,6 +6,7 @@ import { makeGrade } from './grade.js';
 import { makeScore } from './score.js';
 import { makeTeardown } from './teardown.js';
 import { compareWithPrevious, finishedRun, scoreBenchmark } from './benchmark.js';
+import { makeExternalObservation } from './external.js';
 
 export function createActivities(deps: ActivityDeps = defaultDeps()) {
   return {
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps = defaultDeps()) {
     submit: makeGrade(deps, 'submit'),
     score: makeScore(deps),
     teardown: makeTeardown(deps),
+    externalObservation: makeExternalObservation(deps),
     finishedRun,
     scoreBenchmark,
     compareWithPrevious,

@@ -62,7 +62,7 @@ export async function runCli(args: string[]): Promise<number> {
   program
     .command('run <task>')
     .description('run an agent on a task as a durable workflow and wait for the result')
-    .requiredOption('--model <spec>', 'agent: baseline, replay:<file>, a models/registry.yaml id or openai:<model>')
+    .requiredOption('--model <spec>', 'agent: baseline, external (a Gym client, docs/gym.md), replay:<file>, a models/registry.yaml id or openai:<model>')
     .option('--budget-usd <usd>', 'hard budget for model calls in dollars', '0')
     .option('--seed <n>', 'seed', '0')
     .option('--max-steps <n>', 'step limit', '50')
@@ -70,6 +70,8 @@ export async function runCli(args: string[]): Promise<number> {
     .option('--keep', 'keep the container and workspace volume after the run')
     .option('--data <variant>', 'real, or fixture: the small generated data sets (no GPU unless --gpus)', 'real')
     .option('--gpus <n>', "GPUs for the run (default: the task's resources.gpus; 0 with --data fixture)")
+    .option('--idle-pause <s>', 'with --model external: pause after this many seconds without a client action (default 600)')
+    .option('--idle-end <s>', 'with --model external: end an idle-paused run with an autosubmit after this many more seconds (default 3600)')
     .option('--no-worker', 'do not start an in-process worker (use `mlgym worker`)')
     .option('--json', 'print the result as JSON on stdout')
     .action(async (task, o) => {

