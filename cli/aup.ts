@@ -1,10 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { loadScoresInput } from '../lib/scoring/input.js';
+import { loadScoresInput, type ScoresInput } from '../lib/scoring/input.js';
 import { profilePlotSvg } from '../lib/scoring/plots.js';
 import { svgToPng } from '../lib/scoring/png.js';
 import type { Aup } from '../lib/bench/types.js';
-import { computeProfiles, type ProfileResult } from '../lib/scoring/profiles.js';
+import { computeProfiles, defaultTauMax, type ProfileResult } from '../lib/scoring/profiles.js';
 import { printJson, say, UsageError } from './output.js';
 
 export interface AupOptions {
@@ -13,10 +13,18 @@ export interface AupOptions {
   json?: boolean;
 }
 
-function parseTauMax(value: string): number {
+/**
+ * `--tau-max`: T itself, or the scores file of the other variant (best attempt / best submission of the
+ * same runs), whose worst ratios then count too, as MLGym takes T over both variants.
+ */
+function parseTauMax(value: string, input: ScoresInput): number {
   const n = Number(value);
-  if (!(n > 0 && Number.isFinite(n))) throw new UsageError(`--tau-max expects a positive number, got "${value}"`);
-  return n;
+  if (value.trim() !== '' && Number.isFinite(n)) {
+    if (!(n > 0)) throw new UsageError(`--tau-max expects a positive number, got "${value}"`);
+    return n;
+  }
+  if (!existsSync(value)) throw new UsageError(`--tau-max expects a positive number, or the scores file of the other variant, got "${value}"`);
+  return defaultTauMax(input, loadScoresInput(value));
 }
 
 function plotFormat(file: string): 'svg' | 'png' {
@@ -25,11 +33,14 @@ function plotFormat(file: string): 'svg' | 'png' {
   throw new UsageError(`--plot expects a file ending in .svg or .png, got "${file}"`);
 }
 
-/** `mlgym aup <scores.json>`: performance profiles, AUP and mean ranks of every method. */
+/**
+ * `mlgym aup <scores.json>`: performance profiles, AUP and mean ranks of every method. With
+ * `--tau-max <other variant's scores.json>` T spans both variants, so the two AUPs compare.
+ */
 export async function aupCommand(file: string, opts: AupOptions): Promise<void> {
-  const tauMax = opts.tauMax === undefined ? undefined : parseTauMax(opts.tauMax);
   const format = opts.plot === undefined ? undefined : plotFormat(opts.plot);
   const input = loadScoresInput(file);
+  const tauMax = opts.tauMax === undefined ? undefined : parseTauMax(opts.tauMax, input);
   const result = computeProfiles(input, { tauMax });
   if (opts.plot) {
     const svg = profilePlotSvg(result);

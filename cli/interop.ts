@@ -11,7 +11,7 @@ import { printJson, say, UsageError } from './output.js';
 /** `mlgym export <runId> --out <dir>`: a finished run as MLGym's run folder (<task>.traj, results.json, args.yaml). */
 export async function exportCommand(runId: string, opts: { out: string; json?: boolean }): Promise<void> {
   const store = new ArtifactStore();
-  if (!hasRun(store, runId)) throw new UsageError(`no run "${runId}" in ${store.root}`);
+  if (!(await hasRun(store, runId))) throw new UsageError(`no run "${runId}" in ${store.location}`);
   if (!(await store.readJson(runId, recordName.result))) throw new UsageError(`run "${runId}" has no result yet: only a finished run can be exported`);
   const exported = await exportRun(store, runId, resolve(opts.out));
   if (opts.json) return printJson(exported);

@@ -2,7 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { basename, dirname, normalize, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
-import { fromMlgym } from '../interop/mlgymTask.js';
+import { fromMlgym, mlgymTaskInfo, type MlgymTaskInfo } from '../interop/mlgymTask.js';
 import { schemas, type ConfigKind, type DataVariant, type TaskConfig, type DatasetConfig, type ModelRegistry } from './schema.js';
 
 /** Bad configuration: names the file, the field path and what was expected. */
@@ -98,49 +98,102 @@ export function detectKind(file: string): ConfigKind {
 /** A dataset as a run uses it: the folders of the chosen data variant, absolute. */
 export type LoadedDataset = DatasetConfig & {
   file: string;
-  /** What the workspace gets as data/<name>/ (absent: nothing local, the task fetches it). */
+  /** What the workspace gets (absent: nothing local, the task fetches it). */
   dataDir?: string;
   /** What only the grader gets, next to the evaluation script. */
   privateDir?: string;
+  /**
+   * Where dataDir lands, relative to the workspace: data/<name> for our tasks; data for an MLGym task's
+   * datasets, whose code reads data/<file> because MLGym copies a local dataset's folder to workspace/data.
+   */
+  workspaceDir: string;
+  /** The name as the YAML writes it (an MLGym dataset's may hold spaces; `name` is then its folder-name form). */
+  title: string;
 };
 
-export type LoadedTask = TaskConfig & { dir: string; file: string; data: DataVariant; datasets: LoadedDataset[] };
+export type LoadedTask = TaskConfig & {
+  dir: string;
+  file: string;
+  data: DataVariant;
+  datasets: LoadedDataset[];
+  /** Set for a task written as MLGym writes them (its YAML translated on load; docs/mlgym-compat.md). */
+  mlgym?: MlgymTaskInfo;
+};
 
 /** How a run uses a task: which data, and a GPU count other than the task's own. */
 export interface TaskOptions {
   data?: DataVariant;
   /** Overrides resources.gpus; fixture runs default to 0, since fixtures are sized for a CPU. */
   gpus?: number;
+  /**
+   * Load even when files the task names are missing (`mlgym check` of an MLGym config copied without its
+   * data/ folder); `missingTaskFiles` lists them. A run never sets it.
+   */
+  allowMissingFiles?: boolean;
+}
+
+/** A file the task names that is not there: the field naming it and its path. */
+export interface MissingFile {
+  field: string;
+  path: string;
+}
+
+/** MLGym's `{dataset_docs}` in a task description: each dataset as `NAME:` and its description. */
+export function datasetDocs(datasets: readonly Pick<LoadedDataset, 'title' | 'description'>[]): string {
+  return datasets.map((d) => `${d.title}:\n${d.description.trim()}`).join('\n\n');
 }
 
 /**
  * Load a task and the dataset configs it names (relative to the task's folder, else the repo's
- * datasets/), resolved for one data variant: with `fixture`, the datasets' fixture folders and the
- * baseline's fixture scores.
+ * datasets/; an MLGym task's only relative to its folder), resolved for one data variant: with
+ * `fixture`, the datasets' fixture folders and the baseline's fixture scores.
  */
 export function loadTask(file: string, datasetsDir: string, options: TaskOptions = {}): LoadedTask {
-  const task = loadConfig('task', file);
+  const raw = readConfigFile(file);
+  const mlgym = mlgymTaskInfo(raw, file);
+  const task = validateConfig(schemas.task, fromMlgym('task', raw, file), file) as TaskConfig;
   const data = options.data ?? 'real';
   const dir = dirname(resolve(file));
   const datasets = task.dataset_configs.map((ref, i) => {
-    const candidates = [resolve(dir, ref), resolve(datasetsDir, ref), resolve(datasetsDir, '..', ref)];
+    const candidates = mlgym ? [resolve(dir, ref)] : [resolve(dir, ref), resolve(datasetsDir, ref), resolve(datasetsDir, '..', ref)];
     const found = candidates.find(existsSync);
     if (!found) throw new ConfigError(file, [{ path: `dataset_configs[${i}]`, message: `expected an existing dataset config, looked in ${candidates.join(', ')}` }]);
-    return datasetVariant({ ...loadConfig('dataset', found), file: found }, data);
+    const written = readConfigFile(found);
+    const dataset = validateConfig(schemas.dataset, fromMlgym('dataset', written, found), found) as DatasetConfig;
+    const title = typeof (written as { name?: unknown } | null)?.name === 'string' ? (written as { name: string }).name : dataset.name;
+    return datasetVariant({ ...dataset, file: found }, data, mlgym !== undefined, title);
   });
-  const wanted: { field: string; path: string }[] = [
-    ...(['starter_code', 'evaluation_paths', 'private_files'] as const).flatMap((field) => task[field].map((path, i) => ({ field: `${field}[${i}]`, path }))),
-    ...(['requirements_path', 'gpu_requirements_path'] as const).flatMap((field) => (task[field] ? [{ field, path: task[field] }] : [])),
-  ];
-  for (const { field, path } of wanted) {
-    if (!existsSync(resolve(dir, path))) throw new ConfigError(file, [{ path: field, message: `expected a file in ${dir}, "${path}" does not exist` }]);
+  const missing = missingTaskFiles({ ...task, dir });
+  if (missing.length && !options.allowMissingFiles) {
+    throw new ConfigError(file, [{ path: missing[0]!.field, message: `expected a file in ${dir}, "${missing[0]!.path}" does not exist` }]);
   }
   rejectCollisions(file, 'starter_code', task.starter_code);
   rejectCollisions(file, 'evaluation_paths', [...task.evaluation_paths, ...task.private_files]);
   const gpus = options.gpus ?? (data === 'fixture' ? 0 : task.resources.gpus);
   const scores = data === 'fixture' ? { baseline_scores: task.fixture_baseline_scores, baseline_noise: task.fixture_baseline_noise } : {};
   const requirements_path = gpus > 0 && task.gpu_requirements_path ? task.gpu_requirements_path : task.requirements_path;
-  return { ...task, ...scores, requirements_path, resources: { ...task.resources, gpus }, dir, file: resolve(file), data, datasets };
+  const description = task.description.includes('{dataset_docs}') ? task.description.replaceAll('{dataset_docs}', datasetDocs(datasets)) : task.description;
+  return {
+    ...task,
+    ...scores,
+    description,
+    requirements_path,
+    resources: { ...task.resources, gpus },
+    dir,
+    file: resolve(file),
+    data,
+    datasets,
+    ...(mlgym ? { mlgym } : {}),
+  };
+}
+
+/** The files a task names (starter code, evaluation and private files, requirements) that are not in its folder. */
+export function missingTaskFiles(task: Pick<TaskConfig, 'starter_code' | 'evaluation_paths' | 'private_files' | 'requirements_path' | 'gpu_requirements_path'> & { dir: string }): MissingFile[] {
+  const wanted: MissingFile[] = [
+    ...(['starter_code', 'evaluation_paths', 'private_files'] as const).flatMap((field) => task[field].map((path, i) => ({ field: `${field}[${i}]`, path }))),
+    ...(['requirements_path', 'gpu_requirements_path'] as const).flatMap((field) => (task[field] ? [{ field, path: task[field] }] : [])),
+  ];
+  return wanted.filter(({ path }) => !existsSync(resolve(task.dir, path)));
 }
 
 /**
@@ -164,13 +217,14 @@ function rejectCollisions(file: string, field: string, paths: string[]): void {
   });
 }
 
-function datasetVariant(dataset: DatasetConfig & { file: string }, data: DataVariant): LoadedDataset {
+function datasetVariant(dataset: DatasetConfig & { file: string }, data: DataVariant, mlgym: boolean, title: string): LoadedDataset {
   const at = (p: string | undefined) => (p === undefined ? undefined : resolve(dirname(dataset.file), p));
+  const placed = { workspaceDir: mlgym ? 'data' : `data/${dataset.name}`, title };
   if (data === 'real') {
-    return { ...dataset, dataDir: at(dataset.local_path ?? (dataset.is_local ? dataset.data_path : undefined)), privateDir: at(dataset.private_path) };
+    return { ...dataset, dataDir: at(dataset.local_path ?? (dataset.is_local ? dataset.data_path : undefined)), privateDir: at(dataset.private_path), ...placed };
   }
   if (!dataset.fixture) throw new ConfigError(dataset.file, [{ path: 'fixture', message: 'expected a fixture (generator, local_path) for --data fixture' }]);
-  return { ...dataset, dataDir: at(dataset.fixture.local_path), privateDir: at(dataset.fixture.private_path) };
+  return { ...dataset, dataDir: at(dataset.fixture.local_path), privateDir: at(dataset.fixture.private_path), ...placed };
 }
 
 /** Fail unless every data folder the run needs is there, saying how to get it. */

@@ -34,24 +34,34 @@ function responseOf(records: RunRecords, s: StepView): string {
 }
 
 /**
+ * MLGym's `info.exit_status` for a run's exit status. MLGym names the reason an evaluation failed for
+ * an agent's own submit too (`submission_not_found (submit)`, `evaluation_format_error (submit)`);
+ * every other status is written as MLGym writes it already.
+ */
+export function mlgymExitStatus(status: string): string {
+  return status === 'submission_not_found' || status === 'evaluation_format_error' ? `${status} (submit)` : status;
+}
+
+/**
  * A finished run's records as MLGym's `<task>.traj`. The trajectory holds the agent's steps; the
- * harness's autosubmit after an exit_* action is that action's observation, as in MLGym. Execution
- * times are not recorded, so they are 0.
+ * harness's autosubmit after an exit_* action is that action's observation, as in MLGym, and its
+ * execution time that step's. A step recorded before execution times were kept has 0.
  */
 export function trajFromRecords(records: RunRecords, options: TrajOptions): MlgymTraj {
   const { result } = records;
-  const observationAfter = (step: number) => records.steps.find((o) => o.step === step + 1 && !o.action)?.observation ?? '';
+  const harnessAfter = (step: number) => records.steps.find((o) => o.step === step + 1 && !o.action);
   const trajectory: MlgymTrajStep[] = records.steps
     .filter((s) => s.action)
     .map((s) => {
       const state = options.stateBefore(s.step);
+      const autosubmit = /^exit_/.test(s.action) ? harnessAfter(s.step) : undefined;
       return {
         action: s.action,
-        observation: s.observation || (/^exit_/.test(s.action) ? observationAfter(s.step) : ''),
+        observation: s.observation || (autosubmit?.observation ?? ''),
         response: responseOf(records, s),
         state: JSON.stringify({ open_file: state.openFile, working_dir: state.workingDir }),
         thought: s.thought,
-        execution_time: 0,
+        execution_time: s.durationS ?? autosubmit?.durationS ?? 0,
       };
     });
   const prompt = records.calls[0]?.request.messages.slice(0, 2) ?? [];
@@ -70,7 +80,7 @@ export function trajFromRecords(records: RunRecords, options: TrajOptions): Mlgy
     history,
     info: {
       model_stats: { total_cost: costUsd, task_cost: costUsd, tokens_sent: spend.promptTokens, tokens_received: spend.completionTokens, api_calls: spend.calls },
-      ...(result ? { exit_status: result.exitStatus } : {}),
+      ...(result ? { exit_status: mlgymExitStatus(result.exitStatus) } : {}),
       submission: result?.submission ? options.submissionPath : null,
       score: records.attempts.filter((a) => a.metrics).map((a) => a.metrics!),
       summarizer: {},

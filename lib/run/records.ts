@@ -20,6 +20,11 @@ export interface ObservationRecord {
   /** The shell's position after the step, for the agent's prompt footer. */
   openFile?: string;
   workingDir?: string;
+  /**
+   * Seconds the action took to execute (the command in the container, a host tool, or the grader for
+   * validate and submit): MLGym's per-step `execution_time`. Absent in records written before it was kept.
+   */
+  durationS?: number;
 }
 
 export interface StepView {
@@ -28,6 +33,18 @@ export interface StepView {
   action: string;
   observation: string;
   costUsd: number;
+  /** Seconds the action took to execute, when its record says (ObservationRecord.durationS). */
+  durationS?: number;
+}
+
+/**
+ * Run `execute` and return its observation record with the seconds it took (`durationS`), for the
+ * writers of observation records (toolExec, validate, submit).
+ */
+export async function timedObservation<R extends ObservationRecord>(execute: () => Promise<R>, now: () => number = Date.now): Promise<R> {
+  const started = now();
+  const record = await execute();
+  return { ...record, durationS: record.durationS ?? Math.max(0, (now() - started) / 1000) };
 }
 
 export function actionText(turn: TurnResult): string {
@@ -43,7 +60,9 @@ export async function readTrajectory(store: ArtifactStore, runId: string): Promi
     steps.map(async (step) => {
       const turn = await store.readJson<TurnResult>(runId, recordName.turn(step));
       const obs = await store.readJson<ObservationRecord>(runId, recordName.observation(step));
-      return { step, thought: turn?.thought ?? '', action: turn ? actionText(turn) : '', observation: obs?.observation ?? '', costUsd: turn?.costUsd ?? 0 };
+      const view: StepView = { step, thought: turn?.thought ?? '', action: turn ? actionText(turn) : '', observation: obs?.observation ?? '', costUsd: turn?.costUsd ?? 0 };
+      if (typeof obs?.durationS === 'number' && Number.isFinite(obs.durationS)) view.durationS = obs.durationS;
+      return view;
     }),
   );
 }

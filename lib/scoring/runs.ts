@@ -21,7 +21,7 @@ export interface TaskScoring {
 export interface VariantScores {
   /** Per run the best scored attempt (validations and submissions). */
   bestAttempt: ScoresInput;
-  /** Per run the last submission (the agent's submit or an autosubmit). */
+  /** Per run its last scored evaluation (MLGym's `results.json` agent[-1]; see runLastSubmission). */
   bestSubmission: ScoresInput;
 }
 
@@ -32,9 +32,13 @@ export function runBestAttempt(run: ScoredRun, task: TaskScoring): number | null
   return bestOf(run.attempts.map((a) => a.metrics?.[task.primaryMetric]), task.direction);
 }
 
-/** The primary metric of the run's last submit attempt (null when it failed or there was none). */
+/**
+ * MLGym's "last" ("Best Submission") score of a run: the primary metric of its last evaluation that
+ * produced a score, `results.json`'s agent[-1]. That is the final submit or autosubmit when it scored,
+ * else the last scored validate before it; null when nothing scored.
+ */
 export function runLastSubmission(run: ScoredRun, task: TaskScoring): number | null {
-  const score = run.attempts.filter((a) => a.kind === 'submit').at(-1)?.metrics?.[task.primaryMetric];
+  const score = run.attempts.filter((a) => isScore(a.metrics?.[task.primaryMetric])).at(-1)?.metrics?.[task.primaryMetric];
   return isScore(score) ? score : null;
 }
 

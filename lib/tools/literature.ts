@@ -1,8 +1,11 @@
 import { z } from 'zod';
 
 export const DEFAULT_LITERATURE_URL = 'https://api.semanticscholar.org';
-const FIELDS = 'title,year,authors,abstract,url';
-const LIMIT = 10;
+const FIELDS = 'title,year,authors,abstract,url,openAccessPdf';
+/** Papers shown unless the agent asks for another count (MLGym's literature_search takes one too). */
+export const DEFAULT_LITERATURE_COUNT = 10;
+/** The most the search API returns in one page. */
+export const MAX_LITERATURE_COUNT = 100;
 const ABSTRACT_CHARS = 400;
 const SHOWN_AUTHORS = 3;
 
@@ -12,6 +15,8 @@ export interface Paper {
   authors: string[];
   abstract: string | null;
   url: string | null;
+  /** An open-access PDF of the paper (for parse_pdf_url), when the service knows one. */
+  pdfUrl?: string | null;
 }
 
 export interface LiteratureResult {
@@ -31,6 +36,8 @@ export interface LiteratureOptions {
   apiKey?: string;
   cache: LiteratureCache;
   timeoutMs?: number;
+  /** How many papers to show (default DEFAULT_LITERATURE_COUNT, at most MAX_LITERATURE_COUNT). */
+  count?: number;
 }
 
 const SearchResponse = z.object({
@@ -43,6 +50,7 @@ const SearchResponse = z.object({
         authors: z.array(z.object({ name: z.string().nullish() })).nullish(),
         abstract: z.string().nullish(),
         url: z.string().nullish(),
+        openAccessPdf: z.object({ url: z.string().nullish() }).nullish(),
       }),
     )
     .nullish(),
@@ -56,10 +64,12 @@ export function literatureEndpoint(env: NodeJS.ProcessEnv = process.env): Pick<L
 /** Search papers; the observation for the agent, also when the service cannot be used. */
 export async function literatureSearch(query: string, opts: LiteratureOptions): Promise<string> {
   if (!query) return 'literature_search needs a query, e.g. `literature_search contrastive learning small datasets`.';
-  const key = query.toLowerCase().replace(/\s+/g, ' ');
+  const count = Math.min(MAX_LITERATURE_COUNT, Math.max(1, Math.floor(opts.count ?? DEFAULT_LITERATURE_COUNT)));
+  const normalised = query.toLowerCase().replace(/\s+/g, ' ');
+  const key = count === DEFAULT_LITERATURE_COUNT ? normalised : `${normalised} [${count}]`;
   let result = await opts.cache.get(key);
   if (!result) {
-    const fetched = await fetchPapers(query, opts);
+    const fetched = await fetchPapers(query, count, opts);
     if (typeof fetched === 'string') return fetched;
     result = fetched;
     await opts.cache.set(key, result);
@@ -67,8 +77,8 @@ export async function literatureSearch(query: string, opts: LiteratureOptions): 
   return formatResult(query, result);
 }
 
-async function fetchPapers(query: string, opts: LiteratureOptions): Promise<LiteratureResult | string> {
-  const url = `${opts.baseUrl.replace(/\/+$/, '')}/graph/v1/paper/search?${new URLSearchParams({ query, limit: String(LIMIT), fields: FIELDS })}`;
+async function fetchPapers(query: string, count: number, opts: LiteratureOptions): Promise<LiteratureResult | string> {
+  const url = `${opts.baseUrl.replace(/\/+$/, '')}/graph/v1/paper/search?${new URLSearchParams({ query, limit: String(count), fields: FIELDS })}`;
   let response: Response;
   try {
     response = await fetch(url, { headers: opts.apiKey ? { 'x-api-key': opts.apiKey } : {}, signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000) });
@@ -85,6 +95,7 @@ async function fetchPapers(query: string, opts: LiteratureOptions): Promise<Lite
     authors: (p.authors ?? []).flatMap((a) => (a.name ? [a.name] : [])),
     abstract: p.abstract ?? null,
     url: p.url ?? null,
+    pdfUrl: p.openAccessPdf?.url || null,
   }));
   return { total: parsed.data.total ?? papers.length, papers };
 }
@@ -110,6 +121,7 @@ function formatResult(query: string, { total, papers }: LiteratureResult): strin
       `   Authors: ${authors}`,
       `   Abstract: ${p.abstract ? trimmed(p.abstract.replace(/\s+/g, ' ').trim(), ABSTRACT_CHARS) : '(none)'}`,
       ...(p.url ? [`   URL: ${p.url}`] : []),
+      ...(p.pdfUrl ? [`   PDF: ${p.pdfUrl}`] : []),
     ].join('\n');
   });
   return [`${total} papers found for "${query}"; the top ${papers.length}:`, ...entries].join('\n\n');

@@ -17,10 +17,15 @@ export interface ToolCommand {
 }
 
 export const TOOL_COMMANDS: readonly ToolCommand[] = [
-  { name: 'open', signature: 'open <path> [<line>]', kind: 'container', doc: 'Open a text file and show 100 numbered lines: from the top, or centred on <line>.' },
+  {
+    name: 'open',
+    signature: 'open <path> [<line>]',
+    kind: 'container',
+    doc: 'Open a text file and show a window of up to 1000 numbered lines (fewer when its lines are long): from the top, or centred on <line>.',
+  },
   { name: 'goto', signature: 'goto <line>', kind: 'container', doc: 'Show the open file around <line>.' },
-  { name: 'scroll_down', signature: 'scroll_down', kind: 'container', doc: 'Show the next 100 lines of the open file.' },
-  { name: 'scroll_up', signature: 'scroll_up', kind: 'container', doc: 'Show the previous 100 lines of the open file.' },
+  { name: 'scroll_down', signature: 'scroll_down', kind: 'container', doc: 'Show the next window of the open file (the last 2 lines of this one on top).' },
+  { name: 'scroll_up', signature: 'scroll_up', kind: 'container', doc: 'Show the previous window of the open file (the first 2 lines of this one at the bottom).' },
   { name: 'create', signature: 'create <path>', kind: 'container', doc: 'Create a new empty file and open it; fails if the file exists.' },
   {
     name: 'edit',
@@ -39,11 +44,27 @@ export const TOOL_COMMANDS: readonly ToolCommand[] = [
     kind: 'container',
     doc: 'Insert the lines that follow the command, up to a line containing only end_of_insert, after line <line> of the open file (0: at the top). Checked like edit.',
   },
-  { name: 'search_dir', signature: 'search_dir <term> [<dir>]', kind: 'container', doc: 'List the files under <dir> (default: the current directory) whose lines contain <term> (plain text, case-sensitive), with match counts.' },
-  { name: 'search_file', signature: 'search_file <term> [<file>]', kind: 'container', doc: 'Show the numbered lines of <file> (default: the open file) that contain <term>.' },
+  {
+    name: 'search_dir',
+    signature: 'search_dir <term> [<dir>]',
+    kind: 'container',
+    doc: "List the files under <dir> (default: the current directory) with lines matching <term>, with match counts. <term> is a grep pattern (case-sensitive; quote it when it has spaces): 'def .*train' matches any definition whose name holds train; write \\. or \\[ to match . or [ themselves.",
+  },
+  { name: 'search_file', signature: 'search_file <term> [<file>]', kind: 'container', doc: 'Show the numbered lines of <file> (default: the open file) that match the grep pattern <term>.' },
   { name: 'find_file', signature: 'find_file <name> [<dir>]', kind: 'container', doc: "Find files under <dir> (default: the current directory) named <name>; wildcards such as '*.py' are allowed." },
-  { name: 'literature_search', signature: 'literature_search <query>', kind: 'host', doc: 'Search published papers; shows title, year, authors, a short abstract and a link for the best matches.' },
-  { name: 'memory_write', signature: 'memory_write <text>', kind: 'host', doc: 'Save a note (everything after the command) to your memory for this run; it stays available when old steps drop out of view.' },
+  {
+    name: 'literature_search',
+    signature: 'literature_search <query> [<count>]',
+    kind: 'host',
+    doc: 'Search published papers; shows title, year, authors, a short abstract, a link and a PDF link where there is one for the best <count> matches (default 10, at most 100). Quote a query of several words when you give a count: literature_search "learning rate warmup" 5.',
+  },
+  { name: 'parse_pdf_url', signature: 'parse_pdf_url <pdf_url>', kind: 'host', doc: "Download a paper's PDF (e.g. a PDF link from literature_search) and show its text, page by page." },
+  {
+    name: 'memory_write',
+    signature: 'memory_write <text>',
+    kind: 'host',
+    doc: "Save a note (everything after the command) to your memory; it stays available when old steps drop out of view. A task with a memory file (MLGym's memory_path) keeps its notes across runs.",
+  },
   { name: 'memory_read', signature: 'memory_read <query>', kind: 'host', doc: 'Show the 3 notes in your memory that best match <query>.' },
   { name: 'validate', signature: 'validate', kind: 'workflow', doc: 'Evaluate your current submission and show its score on the validation split; the run continues.' },
   { name: 'submit', signature: 'submit', kind: 'workflow', doc: 'Submit your current solution as final and end the run.' },

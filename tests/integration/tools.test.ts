@@ -46,34 +46,49 @@ describe('agent tools in a real container', () => {
 
   const numbered = (n: number) => Array.from({ length: n }, (_, i) => `line ${i + 1}\n`).join('');
 
-  it('shows a window with line numbers and the lines above and below, at the edges too', async () => {
-    await writeFile('w.txt', numbered(250));
+  it("shows MLGym's window of 1000 numbered lines with the lines above and below, at the edges too", async () => {
+    await writeFile('w.txt', numbered(2500));
     const top = await act('open w.txt');
-    expect(top.split('\n').slice(0, 2)).toEqual([`[File: ${WORKSPACE}/w.txt (250 lines total)]`, '1:line 1']);
-    expect(top).toContain('100:line 100\n(150 more lines below)');
+    expect(top.split('\n').slice(0, 2)).toEqual([`[File: ${WORKSPACE}/w.txt (2500 lines total)]`, '1:line 1']);
+    expect(top).toContain('1000:line 1000\n(1500 more lines below)');
     expect(top).not.toContain('more lines above');
 
-    const bottom = await act('open w.txt 250');
-    expect(bottom).toContain('(150 more lines above)\n151:line 151');
-    expect(bottom.trimEnd().endsWith('250:line 250')).toBe(true);
+    const bottom = await act('open w.txt 2500');
+    expect(bottom).toContain('(1500 more lines above)\n1501:line 1501');
+    expect(bottom.trimEnd().endsWith('2500:line 2500')).toBe(true);
     expect(bottom).not.toContain('more lines below');
 
-    const middle = await act('goto 125');
-    expect(middle).toContain('(74 more lines above)\n75:line 75');
-    expect(middle).toContain('174:line 174\n(76 more lines below)');
+    const middle = await act('goto 1250');
+    expect(middle).toContain('(750 more lines above)\n751:line 751');
+    expect(middle).toContain('1750:line 1750\n(750 more lines below)');
 
-    const past = await act('goto 1000');
-    expect(past).toContain('Warning: line 1000 is past the end of the file (250 lines)');
-    expect(past.trimEnd().endsWith('250:line 250')).toBe(true);
+    const past = await act('goto 9000');
+    expect(past).toContain('Warning: line 9000 is past the end of the file (2500 lines)');
+    expect(past.trimEnd().endsWith('2500:line 2500')).toBe(true);
 
-    expect(await act('scroll_down')).toContain('151:line 151');
-    expect(await act('scroll_up')).toContain('(50 more lines above)\n51:line 51');
-    expect(await act('scroll_up')).toContain('1:line 1\n');
+    // Scrolling keeps 2 lines of the window before (MLGym's OVERLAP).
+    await act('open w.txt');
+    expect(await act('scroll_down')).toContain('(998 more lines above)\n999:line 999\n');
+    expect(await act('scroll_up')).toContain('1000:line 1000\n(1500 more lines below)');
     expect(await act('scroll_up')).toContain('1:line 1\n');
     expect(await act('open w.txt 0')).toContain('Error: line numbers start at 1.');
 
     await writeFile('short.txt', 'only\n');
     expect(await act('open short.txt 1')).toBe(`[File: ${WORKSPACE}/short.txt (1 lines total)]\n1:only\n`);
+    const small = await act('open short.txt');
+    expect(small).not.toMatch(/more lines (above|below)/);
+  });
+
+  it('cuts a window of long lines to what one observation holds, and scrolls on from its last line', async () => {
+    await writeFile('wide.txt', Array.from({ length: 400 }, (_, i) => `${i + 1} ${'x'.repeat(190)}\n`).join(''));
+    const first = await act('open wide.txt');
+    expect(first.length).toBeLessThan(20_000);
+    const last = Number(/\n(\d+):\d+ x+\n\((\d+) more lines below\)/.exec(first)![1]);
+    expect(last).toBeGreaterThan(50);
+    expect(first).toContain(`(${400 - last} more lines below)`);
+    const next = await act('scroll_down');
+    expect(next).toContain(`(${last - 2} more lines above)\n${last - 1}:${last - 1} x`);
+    expect(next.length).toBeLessThan(20_000);
   });
 
   it('refuses directories, missing files and binary files with a clear message', async () => {
@@ -187,6 +202,22 @@ describe('agent tools in a real container', () => {
     await act('open strategy.py');
     expect(await act('search_file "def row_strategy"')).toMatch(/\d+:def row_strategy/);
     expect(await act('search_dir "no such text anywhere"')).toContain('No matches');
+  });
+
+  it("takes search terms as grep patterns, as MLGym's search tools do", async () => {
+    await act('mkdir -p src');
+    await writeFile('src/model.py', 'import torch\nclass Net:\n    def train(self, lr=3e-4):\n        pass\n    def evaluate(self):\n        return [1]\n');
+    await writeFile('src/util.py', 'def train_loop(model):\n    model.train()\n');
+    const defs = await act("search_dir 'def .*train' src");
+    expect(defs).toContain('Found 2 matching lines for "def .*train" in 2 files');
+    expect(defs).toContain('src/model.py (1 matching line)');
+    expect(defs).toContain('src/util.py (1 matching line)');
+    expect(await act("search_file '^import' src/model.py")).toContain('1:import torch\n');
+    expect(await act("search_file 'train(' src/util.py")).toContain('2:    model.train()');
+    expect(await act("search_file 'return \\[1\\]' src/model.py")).toContain('6:        return [1]');
+    expect(await act("search_file 'lr=3e-4' src/model.py")).toContain('3:    def train(self, lr=3e-4):');
+    const bad = await act("search_file '[' src/model.py");
+    expect(bad).toMatch(/^Error: grep could not use the pattern "\[": .*escape \. \* \[ \] \^ \$ \\ with a backslash/);
   });
 
   it('refuses interactive programs before they reach the container', async () => {

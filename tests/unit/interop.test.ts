@@ -12,7 +12,7 @@ import { repoRoot, tasksDir } from '../../lib/home.js';
 import { MLGYM_TASK_METRICS } from '../../lib/interop/mlgymTasks.js';
 import { fromMlgym } from '../../lib/interop/mlgymTask.js';
 import { readTraj } from '../../lib/interop/traj.js';
-import { recordName } from '../../lib/run/records.js';
+import { recordName, type ObservationRecord } from '../../lib/run/records.js';
 import { runFromTraj } from '../../lib/report/trajRun.js';
 import type { RunResult, TurnResult } from '../../lib/run/types.js';
 import { EDIT_ACTION, writeRun, type RunSpec } from '../helpers/reportFixtures.js';
@@ -96,16 +96,19 @@ evaluation_read_only: true
     expect(existsSync(resolve(dirname(datasetFile), parsed.data!.local_path!, 'train.csv'))).toBe(true);
   });
 
-  it('ask for the metric of a task outside MLGym-Bench, naming the field', async () => {
-    const titanic = write(join(root, 'configs/tasks/titanic.yaml'), 'id: titanicSurvival\nname: Titanic\ndescription: Predict survival.\nbaseline_scores:\n  - Accuracy: 0.76555\nevaluation_paths: [evaluate.py]\n');
+  it('ask for the metrics of a task outside MLGym-Bench, naming the field and what to write', async () => {
+    const titanic = write(join(root, 'configs/tasks/titanic.yaml'), 'id: titanicSurvival\nname: Titanic\ndescription: Predict survival.\nbaseline_scores:\n  - Accuracy: 0.76555\n    Loss: 0.5\nevaluation_paths: [evaluate.py]\n');
     expect(() => parseWithHook('task', titanic)).toThrow(ConfigError);
     try {
       parseWithHook('task', titanic);
     } catch (err) {
       expect((err as ConfigError).file).toBe(titanic);
       expect((err as ConfigError).problems).toEqual([{ path: 'metrics', message: expect.stringContaining('"titanicSurvival" is not one of the 13 MLGym-Bench tasks') }]);
-      expect((err as ConfigError).message).toContain('metrics: [{ name: Accuracy, direction: max }] and primary_metric: Accuracy');
+      expect((err as ConfigError).message).toContain('metrics: [{ name: Accuracy, direction: max }, { name: Loss, direction: min }] and primary_metric: <the one that ranks attempts: Accuracy or Loss>');
     }
+    // One metric whose name says its direction is enough.
+    const single = write(join(root, 'configs/tasks/titanicSingle.yaml'), 'id: titanicSurvival\nname: Titanic\ndescription: Predict survival.\nbaseline_scores:\n  - Accuracy: 0.76555\nevaluation_paths: [evaluate.py]\n');
+    expect(parseWithHook('task', single).data).toMatchObject({ metrics: [{ name: 'Accuracy', direction: 'max' }], primary_metric: 'Accuracy' });
   });
 
   it('name a baseline metric whose direction MLGym does not give', async () => {
@@ -160,6 +163,11 @@ describe('export to MLGym .traj, import as a replay file, report', () => {
 
   beforeAll(async () => {
     result = await writeRun(store, spec);
+    // How long each action took, as the activities record it (the autosubmit after exit_format is step 7).
+    for (const step of [0, 1, 2, 3, 4, 5, 7]) {
+      const obs = (await store.readJson<ObservationRecord>(spec.runId, recordName.observation(step)))!;
+      await store.writeJson(spec.runId, recordName.observation(step), { ...obs, durationS: step + 0.25 });
+    }
     const r = await mlgym(env, 'export', spec.runId, '--out', out, '--json');
     expect(r.status, r.stderr).toBe(0);
     exported = JSON.parse(r.stdout);
@@ -177,7 +185,9 @@ describe('export to MLGym .traj, import as a replay file, report', () => {
     expect(Object.keys(traj)).toEqual(['environment', 'trajectory', 'history', 'info']);
     expect(traj.trajectory.map((s: object) => Object.keys(s).sort())).toEqual(spec.steps.map(() => ['action', 'execution_time', 'observation', 'response', 'state', 'thought']));
     expect(traj.trajectory.map((s: { action: string }) => s.action)).toEqual(spec.steps.map((s) => s.action));
-    expect(traj.trajectory[2]).toMatchObject({ thought: 'Tit-for-tat: copy the last move.', observation: 'File updated.', response: `Tit-for-tat: copy the last move.\n\`\`\`\n${EDIT_ACTION}\n\`\`\``, execution_time: 0 });
+    expect(traj.trajectory[2]).toMatchObject({ thought: 'Tit-for-tat: copy the last move.', observation: 'File updated.', response: `Tit-for-tat: copy the last move.\n\`\`\`\n${EDIT_ACTION}\n\`\`\``, execution_time: 2.25 });
+    // Each step's real execution time; the exit_format step's is its autosubmit's.
+    expect(traj.trajectory.map((t: { execution_time: number }) => t.execution_time)).toEqual([0.25, 1.25, 2.25, 3.25, 4.25, 5.25, 7.25]);
     expect(JSON.parse(traj.trajectory[0].state)).toEqual({ open_file: 'n/a', working_dir: '/home/agent/workspace' });
     expect(traj.trajectory[4].observation).toContain('Evaluation Score');
     // The autosubmit after exit_format is that step's observation, as in MLGym.

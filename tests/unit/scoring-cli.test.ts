@@ -71,6 +71,20 @@ describe('mlgym aup', () => {
     expect(r.stderr).toContain('tasks.house.direction');
   });
 
+  it("takes T from the other variant's scores file with --tau-max <file>, so both variants share one scale", async () => {
+    // The other variant: the baseline 0.1 against a best of 0.9 → r^w = 9 → ceil(9.45) = 10 → T = log10 10 = 1.
+    const other = scoresFile('other.json', { tasks: { house: { direction: 'max', baseline: 0.1, scores: { A: 0.12, B: 0.9 } } } });
+    const alone = JSON.parse((await mlgym({}, 'aup', scores, '--json')).stdout);
+    const shared = await mlgym({}, 'aup', scores, '--tau-max', other, '--json');
+    expect(shared.status, shared.stderr).toBe(0);
+    expect(alone.tauMax).toBe(0.5);
+    expect(JSON.parse(shared.stdout).tauMax).toBe(1);
+    expect(JSON.parse((await mlgym({}, 'aup', other, '--tau-max', scores, '--json')).stdout).tauMax).toBe(1);
+    const missing = await mlgym({}, 'aup', scores, '--tau-max', join(dir, 'nope.json'));
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('--tau-max expects a positive number, or the scores file of the other variant');
+  });
+
   it('exits 2 for a missing file, bad JSON and bad flags', async () => {
     const missing = await mlgym({}, 'aup', join(dir, 'nope.json'));
     expect(missing.status).toBe(2);

@@ -4,7 +4,7 @@ import { parseScoresInput, type ScoresInput } from '../../lib/scoring/input.js';
 import { areaUnderProfile, computeProfiles, computeVariantProfiles, defaultTauMax, tauGrid } from '../../lib/scoring/profiles.js';
 import { averageRanks } from '../../lib/scoring/ranks.js';
 import { isFeasible, taskRatios } from '../../lib/scoring/ratios.js';
-import { BASELINE_AGENT, scoresFromRuns, type ScoredRun, type TaskScoring } from '../../lib/scoring/runs.js';
+import { BASELINE_AGENT, runLastSubmission, scoresFromRuns, type ScoredRun, type TaskScoring } from '../../lib/scoring/runs.js';
 
 /**
  * Three tasks, three models and the baseline; ratios by hand:
@@ -246,6 +246,17 @@ describe('scoresFromRuns', () => {
     expect(bestAttempt.tasks.loss).toEqual({ direction: 'min', baseline: 4.67, scores: { gpt: null, claude: 3.5, [BASELINE_AGENT]: null } });
     expect(bestSubmission.tasks.loss!.scores.claude).toBe(4.1);
     expect(computeProfiles(bestAttempt).methods).toEqual(['gpt', 'claude', BASELINE_AGENT, 'baseline']);
+  });
+
+  it("takes MLGym's last score of a run: the final submission when it scored, else the last scored validate", () => {
+    const house = tasks.house!;
+    const run = (attempts: ScoredRun['attempts']): ScoredRun => ({ task: 'house', model: 'gpt', attempts });
+    expect(runLastSubmission(run([{ kind: 'validate', metrics: { r2: 0.9 } }, { kind: 'submit', metrics: { r2: 0.8 } }]), house)).toBe(0.8);
+    // results.json's agent[-1]: the submit failed, so the validate before it is the run's last score
+    expect(runLastSubmission(run([{ kind: 'validate', metrics: { r2: 0.6 } }, { kind: 'validate', metrics: { r2: 0.7 } }, { kind: 'submit' }]), house)).toBe(0.7);
+    expect(runLastSubmission(run([{ kind: 'validate' }, { kind: 'submit' }]), house)).toBeNull();
+    const { bestSubmission } = scoresFromRuns([run([{ kind: 'validate', metrics: { r2: 0.95 } }, { kind: 'submit' }]), { ...run([{ kind: 'submit', metrics: { r2: 0.9 } }]), seed: 1 }], { house });
+    expect(bestSubmission.tasks.house!.scores.gpt).toBe(0.95);
   });
 
   it('lists tasks without runs and fails on a run of an unknown task', () => {

@@ -1,16 +1,19 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../../lib/artifacts/store.js';
 import { dockerDir } from '../../lib/home.js';
 import { rankBm25 } from '../../lib/tools/bm25.js';
 import { refuseInteractive } from '../../lib/tools/guard.js';
-import { runHostTool } from '../../lib/tools/host.js';
+import { hostToolTask, literatureArguments, runHostTool } from '../../lib/tools/host.js';
 import { literatureSearch, type LiteratureCache, type LiteratureResult } from '../../lib/tools/literature.js';
+import { glyphText, pdfText } from '../../lib/tools/pdf.js';
+import { isPrivateAddress, parsePdfUrl, type PdfCache, type PdfText } from '../../lib/tools/pdfUrl.js';
 import { prepareCommand } from '../../lib/tools/prepare.js';
 import { commandDocs, TOOL_COMMANDS } from '../../lib/tools/registry.js';
 import { rewriteBodies } from '../../lib/tools/rewrite.js';
@@ -174,7 +177,7 @@ describe('host tools', () => {
   const papers = {
     total: 2,
     data: [
-      { paperId: 'p1', title: 'Cooperation in Iterated Games', year: 2001, authors: [{ name: 'A. One' }, { name: 'B. Two' }, { name: 'C. Three' }, { name: 'D. Four' }], abstract: 'word '.repeat(200), url: 'https://example.org/p1' },
+      { paperId: 'p1', title: 'Cooperation in Iterated Games', year: 2001, authors: [{ name: 'A. One' }, { name: 'B. Two' }, { name: 'C. Three' }, { name: 'D. Four' }], abstract: 'word '.repeat(200), url: 'https://example.org/p1', openAccessPdf: { url: 'https://example.org/p1.pdf' } },
       { paperId: 'p2', title: 'Tit for Tat', year: null, authors: [], abstract: null, url: null },
     ],
   };
@@ -211,11 +214,12 @@ describe('host tools', () => {
     expect(requests).toHaveLength(1);
     expect(requests[0]!.pathname).toBe('/graph/v1/paper/search');
     expect(requests[0]!.searchParams.get('query')).toBe('iterated prisoners dilemma');
-    expect(requests[0]!.searchParams.get('fields')).toBe('title,year,authors,abstract,url');
+    expect(requests[0]!.searchParams.get('fields')).toBe('title,year,authors,abstract,url,openAccessPdf');
+    expect(requests[0]!.searchParams.get('limit')).toBe('10');
     expect(out).toContain('2 papers found for "iterated prisoners dilemma"');
     expect(out).toContain('1. Cooperation in Iterated Games (2001)');
     expect(out).toContain('Authors: A. One, B. Two, C. Three et al.');
-    expect(out).toContain('URL: https://example.org/p1');
+    expect(out).toContain('URL: https://example.org/p1\n   PDF: https://example.org/p1.pdf');
     expect(out).toContain('2. Tit for Tat\n   Authors: unknown\n   Abstract: (none)');
     const abstract = /Abstract: (word.*)/.exec(out)![1]!;
     expect(abstract.length).toBeLessThanOrEqual(404);
@@ -253,6 +257,27 @@ describe('host tools', () => {
     expect(requests).toHaveLength(2);
   });
 
+  it("takes MLGym's optional count of results: after a quoted query or a single word", async () => {
+    process.env.MLGYM_LITERATURE_URL = baseUrl;
+    const ctx = { runId: 'run-lit-count', store };
+    expect(await runHostTool('literature_search "tit for tat" 5', ctx)).toContain('the top 2');
+    expect(await runHostTool('literature_search cooperation 3', ctx)).toContain('Cooperation');
+    expect(await runHostTool('literature_search attention 2017', ctx)).toContain('Cooperation');
+    expect(requests.map((r) => [r.searchParams.get('query'), r.searchParams.get('limit')])).toEqual([
+      ['tit for tat', '5'],
+      ['cooperation', '3'],
+      ['attention 2017', '10'],
+    ]);
+    expect(literatureArguments('"graph neural networks" 20')).toEqual({ query: 'graph neural networks', count: 20 });
+    expect(literatureArguments("'lr warmup'")).toEqual({ query: 'lr warmup' });
+    expect(literatureArguments('graph neural networks 5')).toEqual({ query: 'graph neural networks 5' });
+    expect(literatureArguments('"x" 0')).toEqual({ query: '"x" 0' });
+    expect(literatureArguments('"x" 101')).toEqual({ query: '"x" 101' });
+    // A count is a request of its own: the default-count answer is not reused for it.
+    expect(await runHostTool('literature_search "tit for tat"', ctx)).toContain('Tit for Tat');
+    expect(requests).toHaveLength(4);
+  });
+
   it('keeps a per-run memory in the artifact store and reads the best 3 notes', async () => {
     const ctx = { runId: 'run-mem', store };
     expect(await runHostTool('memory_read lr', ctx)).toContain('memory is empty');
@@ -267,11 +292,164 @@ describe('host tools', () => {
     expect(await store.readJson('run-mem', 'tools/memory.json')).toEqual({ notes });
   });
 
+  it("keeps the memory of a task with a memory_path across its runs, starting from MLGym's memory file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlgym-task-memory-'));
+    const seedFile = join(dir, 'memory.json');
+    writeFileSync(seedFile, JSON.stringify({ texts: ['ridge alpha 10 beat 0.1'], embeddings: [[0.1, 0.2]], tags: [['rid', 'idg']] }));
+    const taskMemory = { taskId: 'houseTask', seedFile, dir: join(dir, 'memory') };
+    const first = { runId: 'run-a', store, taskMemory };
+    expect(await runHostTool('memory_read ridge', first)).toContain('[note 1] ridge alpha 10 beat 0.1');
+    expect(await runHostTool('memory_write log-transform SalePrice first', first)).toBe('Saved to memory as note 2.');
+    // Another run of the task, later or at the same time, reads it; a run of another task does not.
+    const second = { runId: 'run-b', store, taskMemory };
+    expect(await runHostTool('memory_read SalePrice', second)).toContain('[note 2] log-transform SalePrice first');
+    expect(await runHostTool('memory_write log-transform SalePrice first', second)).toBe('Already in memory as note 2.');
+    await Promise.all(['a', 'b', 'c'].map((n, i) => runHostTool(`memory_write note ${n}`, { ...(i % 2 ? first : second) })));
+    expect(await runHostTool('memory_read note', second)).toMatch(/^The 3 best of 5 notes/);
+    expect(await runHostTool('memory_read SalePrice', { runId: 'run-c', store, taskMemory: { ...taskMemory, taskId: 'otherTask', seedFile: undefined } })).toContain('memory is empty');
+    expect(await store.readJson('run-a', 'tools/memory.json')).toBeUndefined();
+    expect(hostToolTask({ id: 'houseTask', dir, memory_path: 'memory.json' })).toEqual({ taskMemory: { taskId: 'houseTask', seedFile } });
+    expect(hostToolTask({ id: 'houseTask', dir, memory_path: undefined })).toEqual({});
+  });
+
   it('answers every host tool in the registry, and nothing else', async () => {
     const ctx = { runId: 'run-usage', store };
     for (const tool of TOOL_COMMANDS.filter((c) => c.kind === 'host')) expect(await runHostTool(tool.name, ctx)).toContain('needs');
     expect(await runHostTool('ls -la', ctx)).toBeUndefined();
     expect(await runHostTool('open memory_read', ctx)).toBeUndefined();
     expect(await runHostTool('validate', ctx)).toBeUndefined();
+  });
+});
+
+/** A PDF of the given objects (numbered from 1; object 1 is the catalog), streams as [dictionary, data] with LEN for their length. */
+function buildPdf(objects: (string | [string, Buffer | string])[]): Buffer {
+  const parts: Buffer[] = [Buffer.from('%PDF-1.7\n%\xe2\xe3\xcf\xd3\n', 'latin1')];
+  const offsets: number[] = [];
+  let size = parts[0]!.length;
+  objects.forEach((o, i) => {
+    offsets.push(size);
+    const body =
+      typeof o === 'string'
+        ? Buffer.from(`${i + 1} 0 obj\n${o}\nendobj\n`, 'latin1')
+        : Buffer.concat([Buffer.from(`${i + 1} 0 obj\n${o[0].replace('LEN', String(Buffer.from(o[1]).length))}\nstream\n`, 'latin1'), Buffer.from(o[1]), Buffer.from('\nendstream\nendobj\n')]);
+    parts.push(body);
+    size += body.length;
+  });
+  const xref = `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
+  return Buffer.concat([...parts, Buffer.from(`${xref}trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${size}\n%%EOF\n`)]);
+}
+
+const toUnicodeCmap = [
+  '/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /Test def',
+  '1 begincodespacerange <0000> <FFFF> endcodespacerange',
+  '2 beginbfchar <0001> <0048> <0002> <0069> endbfchar',
+  '2 beginbfrange <0003> <0003> <FB01> <0010> <0012> <0061> endbfrange',
+  'endcmap CMapName currentdict /CMap defineresource pop end end',
+].join('\n');
+
+/** Two pages: a Type1 font with Differences (page 1), a composite font with a compressed ToUnicode map (page 2). */
+const paperPdf = buildPdf([
+  '<< /Type /Catalog /Pages 2 0 R >>',
+  '<< /Type /Pages /Kids [3 0 R 5 0 R] /Count 2 /Resources << /Font << /F1 4 0 R /F2 7 0 R >> >> >>',
+  '<< /Type /Page /Parent 2 0 R /Contents 6 0 R >>',
+  '<< /Type /Font /Subtype /Type1 /BaseFont /Times-Roman /FirstChar 32 /Widths [250] /Encoding << /Differences [12 /fi 39 /quoteright] >> >>',
+  '<< /Type /Page /Parent 2 0 R /Contents 9 0 R >>',
+  [
+    '<< /Length LEN >>',
+    'BT /F1 12 Tf 72 720 Td (Attention Is All You Need) Tj 0 -14 Td [(The domi)-10(nant)-333(sequence)] TJ ET\n' +
+      'BT /F1 10 Tf 72 650 Td (models \\(RNNs\\) \\014nd it\'s) Tj ET',
+  ],
+  '<< /Type /Font /Subtype /Type0 /BaseFont /Test /Encoding /Identity-H /DescendantFonts [10 0 R] /ToUnicode 8 0 R >>',
+  ['<< /Length LEN /Filter /FlateDecode >>', deflateSync(toUnicodeCmap)],
+  ['<< /Length LEN /Filter /FlateDecode >>', deflateSync('BT /F2 11 Tf 1 0 0 1 72 700 Tm <00010002> Tj 40 0 Td <0003> Tj 0 -20 Td <001000110012> Tj ET')],
+  '<< /Type /Font /Subtype /CIDFontType2 /BaseFont /Test /DW 500 >>',
+]);
+
+describe('pdfText', () => {
+  it('reads pages in order with simple and composite fonts, Differences, ToUnicode maps, kerning gaps and new lines', () => {
+    expect(pdfText(paperPdf).pages).toEqual(['Attention Is All You Need\nThe dominant sequence\n\nmodels (RNNs) find it\u2019s', 'Hi fi\nabc']);
+  });
+
+  it('reads objects kept in object streams, form XObjects, and skips inline images', () => {
+    const objects = '4 0 6 120 ';
+    const inside = '<< /Type /Page /Parent 2 0 R /Contents 3 0 R /Resources << /Font << /F1 6 0 R >> /XObject << /X1 7 0 R >> >> >>'.padEnd(120) + '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>';
+    const pdf = buildPdf([
+      '<< /Type /Catalog /Pages 2 0 R >>',
+      '<< /Type /Pages /Kids [4 0 R] /Count 1 >>',
+      ['<< /Length LEN >>', 'BT /F1 9 Tf 50 500 Td (Before) Tj ET\nBI /W 2 /H 1 /BPC 8 /CS /G ID \x00\xff (Tj) EI\nq 1 0 0 1 0 -100 cm /X1 Do Q'],
+      '<< >>',
+      ['<< /Type /ObjStm /N 2 /First LEN_FIRST /Length LEN /Filter /FlateDecode >>'.replace('LEN_FIRST', String(objects.length)), deflateSync(objects + inside)],
+      '<< >>',
+      ['<< /Type /XObject /Subtype /Form /BBox [0 0 500 500] /Length LEN >>', 'BT /F1 9 Tf 50 500 Td (From a form) Tj ET'],
+    ]);
+    // The direct placeholders of objects 4 and 6 are empty: only the object stream's definitions hold pages and fonts.
+    const text = pdfText(Buffer.from(pdf.toString('latin1').replace('4 0 obj\n<< >>', '8 0 obj\n<< >>').replace('6 0 obj\n<< >>', '9 0 obj\n<< >>'), 'latin1'));
+    expect(text.pages).toEqual(['Before\n\nFrom a form']);
+  });
+
+  it('names glyphs as Adobe does', () => {
+    expect(['a', 'zero', 'quotedblleft', 'uni00E9', 'u1F600', 'eacute', 'f_f_i', 'A.sc', 'alpha', 'Omega', 'notaglyph'].map(glyphText)).toEqual(['a', '0', '\u201c', '\u00e9', '\u{1F600}', '\u00e9', 'ffi', 'A', '\u03b1', '\u03a9', '']);
+  });
+});
+
+describe('parse_pdf_url', () => {
+  let server: Server;
+  let baseUrl: string;
+  const served: string[] = [];
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      served.push(req.url!);
+      if (req.url === '/paper.pdf') {
+        res.writeHead(200, { 'content-type': 'application/pdf' });
+        res.end(paperPdf);
+      } else if (req.url === '/moved') {
+        res.writeHead(302, { location: '/paper.pdf' });
+        res.end();
+      } else if (req.url === '/page.html') {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<html>not a pdf</html>');
+      } else {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => new Promise((resolve) => server.close(resolve)));
+  afterEach(() => void (served.length = 0));
+
+  const cache = (): PdfCache & { entries: Map<string, PdfText> } => {
+    const entries = new Map<string, PdfText>();
+    return { entries, get: async (u) => entries.get(u), set: async (u, t) => void entries.set(u, t) };
+  };
+
+  it('downloads a PDF, following redirects, and shows its text page by page; a repeated URL comes from the cache', async () => {
+    const c = cache();
+    const out = await parsePdfUrl(`${baseUrl}/moved`, { cache: c, allowPrivateHosts: true });
+    const pages = pdfText(paperPdf).pages;
+    expect(out).toBe(`Text of ${baseUrl}/moved (2 pages, ${pages[0]!.length + pages[1]!.length} characters):\n\n--- page 1 ---\n${pages[0]}\n\n--- page 2 ---\n${pages[1]}`);
+    expect(await parsePdfUrl(`${baseUrl}/moved`, { cache: c, allowPrivateHosts: true })).toBe(out);
+    expect(served).toEqual(['/moved', '/paper.pdf']);
+    const cut = await parsePdfUrl(`${baseUrl}/paper.pdf`, { cache: cache(), allowPrivateHosts: true, maxChars: 40 });
+    const shown = 'Attention Is All You Ne'; // 40 characters with the page line before it
+    expect(cut).toContain(`\n\n--- page 1 ---\n${shown}\n\n[The text goes on for about ${pages[0]!.length + pages[1]!.length - shown.length} more characters (pages 1-2); this is as much as one observation shows.]`);
+  });
+
+  it('says plainly what is wrong with a URL that gives no PDF text', async () => {
+    const opts = { cache: cache(), allowPrivateHosts: true };
+    expect(await parsePdfUrl(`${baseUrl}/page.html`, opts)).toContain('is not a PDF');
+    expect(await parsePdfUrl(`${baseUrl}/gone.pdf`, opts)).toBe(`Could not download ${baseUrl}/gone.pdf: the server answered HTTP 404.`);
+    expect(await parsePdfUrl('ftp://example.org/a.pdf', opts)).toContain('needs an http(s) URL');
+    expect(await parsePdfUrl('', opts)).toContain('parse_pdf_url needs the URL of a PDF');
+  });
+
+  it("refuses addresses of the worker's own networks", async () => {
+    expect(await parsePdfUrl(`${baseUrl}/paper.pdf`, { cache: cache() })).toBe(`Could not download ${baseUrl}/paper.pdf: 127.0.0.1:${new URL(baseUrl).port} is an address of a private network.`);
+    expect(await runHostTool(`parse_pdf_url ${baseUrl}/paper.pdf`, { runId: 'run-pdf', store: new ArtifactStore(mkdtempSync(join(tmpdir(), 'pdf-'))) })).toContain('private network');
+    expect(served).toEqual([]);
+    expect(['10.1.2.3', '172.20.0.1', '192.168.1.1', '169.254.169.254', '127.0.0.1', '::1', 'fd00::1', '::ffff:10.0.0.1', '100.64.0.1'].every(isPrivateAddress)).toBe(true);
+    expect(['8.8.8.8', '2606:4700::1111', '172.32.0.1'].some(isPrivateAddress)).toBe(false);
   });
 });

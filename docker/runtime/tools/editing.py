@@ -8,6 +8,8 @@ from .pycheck import check_edit
 from .textfile import EditableFile, check_text_file, joined, without_eol
 
 CONTEXT = 3
+# Lines of an excerpt shown when an edit is refused (the proposed file and the original, each).
+EXCERPT_LINES = 100
 
 
 def read_body(command, marker):
@@ -34,7 +36,7 @@ def writable_open_file():
 def excerpt(lines, first, last, title):
     """Lines first..last (1-based) with some context around them, numbered."""
     lo = max(1, first - CONTEXT)
-    hi = min(len(lines), max(last, first - 1) + CONTEXT, lo + window.WINDOW - 1)
+    hi = min(len(lines), max(last, first - 1) + CONTEXT, lo + EXCERPT_LINES - 1)
     shown = [without_eol(line) for line in lines[lo - 1:hi]]
     return [f"{title} (lines {lo}-{hi}):"] + window.numbered(shown, lo) if shown else [f"{title}: (no lines)"]
 
@@ -56,4 +58,4 @@ def apply(file, start, end, new_lines, summary):
     print(summary)
     if note:
         print(note)
-    window.show(file.path, start - window.WINDOW // 2)
+    window.show_centered(file.path, start)

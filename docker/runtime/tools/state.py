@@ -15,11 +15,11 @@ def load():
         return {}
 
 
-def save(open_file, first_line):
+def save(open_file, first_line, shown_lines=None):
     os.makedirs(os.path.dirname(STATE_FILE), exist_ok=True)
     tmp = STATE_FILE + ".tmp"
     with open(tmp, "w") as f:
-        json.dump({"open_file": open_file, "first_line": first_line}, f)
+        json.dump({"open_file": open_file, "first_line": first_line, "shown_lines": shown_lines}, f)
     os.replace(tmp, STATE_FILE)
 
 
@@ -32,3 +32,10 @@ def open_file():
     if not os.path.exists(path):
         raise ToolError(f"the open file {path} no longer exists. Open another file with `open <path>`.")
     return path, int(state.get("first_line", 1))
+
+
+def open_window():
+    """The open file, its window's first line and how many lines the window showed (None if not recorded)."""
+    path, first = open_file()
+    shown = load().get("shown_lines")
+    return path, first, shown if isinstance(shown, int) and shown > 0 else None
