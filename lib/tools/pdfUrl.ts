@@ -2,7 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import { isEncryptedPdf, isPdf, pdfText } from './pdf.js';
+import { EncryptedPdfError, isPdf, pdfText } from './pdf.js';
 
 /** A PDF's text as parse_pdf_url keeps it (per run, so a repeated call fetches nothing). */
 export interface PdfText {
@@ -146,8 +146,14 @@ export async function parsePdfUrl(url: string, opts: PdfUrlOptions): Promise<str
     return `Could not download ${parsed.href}: ${err.message}.`;
   }
   if (!isPdf(data)) return `${parsed.href} is not a PDF (it does not start like one): give the URL of the PDF itself, such as a PDF link of literature_search.`;
-  if (isEncryptedPdf(data)) return `${parsed.href} is an encrypted PDF: its text cannot be read.`;
-  const text: PdfText = { url: parsed.href, pages: pdfText(data).pages };
+  let pages: string[];
+  try {
+    pages = (await pdfText(data)).pages;
+  } catch (err) {
+    if (err instanceof EncryptedPdfError) return `${parsed.href} is an encrypted PDF: its text cannot be read.`;
+    return `${parsed.href} could not be read as a PDF: ${(err as Error).message}.`;
+  }
+  const text: PdfText = { url: parsed.href, pages };
   if (!text.pages.some((p) => p.trim())) return `${parsed.href} is a PDF of ${text.pages.length} page(s) with no text that can be read (scanned images, or fonts without a text mapping).`;
   await opts.cache.set(parsed.href, text);
   return formatText(text, maxChars);
