@@ -49,9 +49,9 @@ async function runIsOpen(runId: string): Promise<boolean> {
 }
 
 /** Load a task as the run uses it; a broken config is not worth retrying, so it fails the activity for good. */
-export function taskOrFail({ taskId, data, gpus }: TaskRef): LoadedTask {
+export function taskOrFail({ taskId, taskFile: file, data, gpus }: TaskRef): LoadedTask {
   try {
-    return loadTask(taskFile(taskId), datasetsDir, { data, gpus });
+    return loadTask(file ?? taskFile(taskId), datasetsDir, { data, gpus });
   } catch (err) {
     if (err instanceof ConfigError) throw ApplicationFailure.nonRetryable(err.message, 'ConfigError');
     throw err;

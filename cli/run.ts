@@ -90,11 +90,25 @@ async function showProgress(handle: WorkflowHandle, finished: Promise<unknown>):
   }
 }
 
-/** `mlgym run <task> --model <spec>`: start a durable agentRun and wait for its result. */
-export async function runCommand(taskId: string, opts: RunOptions): Promise<number> {
-  if (!existsSync(taskFile(taskId))) throw new UsageError(`unknown task "${taskId}"; known tasks: ${listTaskIds().join(', ')}`);
+/**
+ * The task's YAML: a task id from the task folders, or a path to a YAML (ours or MLGym's, e.g. an MLGym
+ * task folder's configs/tasks/<task>.yaml), which the workers then load from that path.
+ */
+function taskYaml(task: string): { file: string; outside: boolean } {
+  if (/\.ya?ml$/.test(task)) {
+    if (!existsSync(task)) throw new UsageError(`no task file "${task}"`);
+    return { file: resolve(task), outside: true };
+  }
+  if (!existsSync(taskFile(task))) throw new UsageError(`unknown task "${task}"; known tasks: ${listTaskIds().join(', ')} (or give the path of a task YAML)`);
+  return { file: taskFile(task), outside: false };
+}
+
+/** `mlgym run <task|task.yaml> --model <spec>`: start a durable agentRun and wait for its result. */
+export async function runCommand(taskArg: string, opts: RunOptions): Promise<number> {
+  const yaml = taskYaml(taskArg);
   const data = dataFlag(opts.data);
-  const task = loadTask(taskFile(taskId), datasetsDir, { data, gpus: opts.gpus === undefined ? undefined : parseIntFlag('gpus', opts.gpus, 0) });
+  const task = loadTask(yaml.file, datasetsDir, { data, gpus: opts.gpus === undefined ? undefined : parseIntFlag('gpus', opts.gpus, 0) });
+  const taskId = task.id;
   checkTaskData(task);
   const gpus = task.resources.gpus;
   const taskQueue = taskQueueFor(gpus);
@@ -111,7 +125,7 @@ export async function runCommand(taskId: string, opts: RunOptions): Promise<numb
 
   const { server, client } = await connect({ showUi: true });
   const runId = newRunId(taskId, model, seed);
-  const input: RunInput = { runId, taskId, data, gpus, model, seed, maxSteps, keep: opts.keep ?? false, continueEvery, budgetUsd, ...idle };
+  const input: RunInput = { runId, taskId, ...(yaml.outside ? { taskFile: yaml.file } : {}), data, gpus, model, seed, maxSteps, keep: opts.keep ?? false, continueEvery, budgetUsd, ...idle };
   const handle = await client.workflow.start('agentRun', runStartOptions(input, taskQueue));
   say(`started ${runId}`);
   if (model === 'external') say(`  waiting for a Gym client to attach("${runId}") and send its actions (docs/gym.md)`);

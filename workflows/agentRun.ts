@@ -103,8 +103,8 @@ export async function agentRun(input: RunInput): Promise<RunResult> {
 }
 
 /** The task and how this run uses it, for every activity that loads the task. */
-function taskRef({ taskId, data, gpus }: RunInput): TaskRef {
-  return { taskId, data, gpus };
+function taskRef({ taskId, taskFile, data, gpus }: RunInput): TaskRef {
+  return { taskId, taskFile, data, gpus };
 }
 
 /** A new run's state; image, primary metric and direction are filled in by provisioning. */

@@ -5,6 +5,8 @@ import type { GymObservation, GymRunState } from '../gym/types.js';
 /** Which task a run is on, and how: the data variant, and a GPU count other than the task's. */
 export interface TaskRef {
   taskId: string;
+  /** A task YAML outside the task folders (`mlgym run path/to/task.yaml`), absolute; else found by id. */
+  taskFile?: string;
   /** `real` (default) or `fixture`: the small generated data, sized for a CPU. */
   data?: DataVariant;
   /** GPUs for the run, overriding the task's resources.gpus (fixture runs default to 0). */

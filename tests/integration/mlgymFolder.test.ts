@@ -1,7 +1,7 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../../lib/artifacts/store.js';
 import { exportRun } from '../../lib/interop/export.js';
 import { repoRoot } from '../../lib/home.js';
@@ -15,28 +15,13 @@ import { useTestTemporal } from '../helpers/temporal.js';
 // evaluate.py (MLGym's CSV contract: --submission_file, JSON metrics) and the answers as a secret file.
 const folder = join(repoRoot, 'tests', 'fixtures', 'mlgym', 'folder');
 const replayFile = join(folder, 'rentPrediction.replay.yaml');
+/** The run as `mlgym run tests/fixtures/mlgym/folder/rentPrediction.yaml` starts it: the workers load that YAML. */
+const folderRun = (model: string) => ({ ...runInput('rentPrediction', model), taskFile: join(folder, 'rentPrediction.yaml') });
 
 describe('an MLGym task folder, run end to end under grader isolation', () => {
   const t = useTestTemporal();
-  let savedTasksPath: string | undefined;
-
-  beforeAll(() => {
-    // `mlgym run <path-to-task.yaml>` is not wired to the worker yet (docs/mlgym-compat.md): the folder is
-    // found by id through MLGYM_TASKS_PATH, its YAML as the folder's task.yaml, its files unchanged.
-    const tasks = mkdtempSync(join(tmpdir(), 'mlgym-folder-'));
-    mkdirSync(join(tasks, 'rentPrediction'));
-    cpSync(join(folder, 'data'), join(tasks, 'rentPrediction', 'data'), { recursive: true });
-    cpSync(join(folder, 'rentPrediction.yaml'), join(tasks, 'rentPrediction', 'task.yaml'));
-    savedTasksPath = process.env.MLGYM_TASKS_PATH;
-    process.env.MLGYM_TASKS_PATH = tasks;
-  });
-  afterAll(() => {
-    if (savedTasksPath === undefined) delete process.env.MLGYM_TASKS_PATH;
-    else process.env.MLGYM_TASKS_PATH = savedTasksPath;
-  });
-
   it("runs the folder's baseline with replayed actions, scores it with the folder's evaluate.py, and exports MLGym's files", async () => {
-    const input = runInput('rentPrediction', `replay:${replayFile}`);
+    const input = folderRun(`replay:${replayFile}`);
     const worker = await t.worker('mlgym-folder');
     const handle = await startRun(t.client, 'mlgym-folder', input);
     const result = (await worker.runUntil(handle.result())) as RunResult;
@@ -68,7 +53,7 @@ describe('an MLGym task folder, run end to end under grader isolation', () => {
   it("submits without submission.csv: MLGym's submission_not_found (submit)", async () => {
     const replay = join(mkdtempSync(join(tmpdir(), 'mlgym-folder-replay-')), 'submit.yaml');
     writeFileSync(replay, '- { action: submit, thought: Submit at once. }\n');
-    const input = runInput('rentPrediction', `replay:${replay}`);
+    const input = folderRun(`replay:${replay}`);
     const worker = await t.worker('mlgym-folder-missing');
     const handle = await startRun(t.client, 'mlgym-folder-missing', input);
     const result = (await worker.runUntil(handle.result())) as RunResult;
