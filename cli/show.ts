@@ -3,12 +3,11 @@ import { readTrajectory, recordName } from '../lib/run/records.js';
 import type { RunResult } from '../lib/run/types.js';
 import { printJson, say, UsageError } from './output.js';
 import { runSummary } from './run.js';
-import { existsSync } from 'node:fs';
 
 /** `mlgym show <runId>`: the run's result and trajectory from the artifact store. */
 export async function showCommand(runId: string, opts: { json?: boolean }): Promise<void> {
   const store = new ArtifactStore();
-  if (!existsSync(store.runDir(runId))) throw new UsageError(`no run "${runId}" in ${store.root}`);
+  if (!(await store.hasRun(runId))) throw new UsageError(`no run "${runId}" in ${store.location}`);
   const result = await store.readJson<RunResult>(runId, recordName.result);
   const steps = await readTrajectory(store, runId);
   const summary = result ? runSummary(result) : { runId, workflowId: runId, status: 'running' };

@@ -4,21 +4,28 @@ import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import Docker from 'dockerode';
 import { devServerArgs, portAnswers, temporalCli } from '../lib/temporal/server.js';
+import { startS3Server, versitygwBinary } from './helpers/s3.js';
 
 let server: ChildProcess | undefined;
+let s3: ChildProcess | undefined;
 let home: string | undefined;
 
 /**
- * One real Temporal dev server for the whole suite (fresh database, test-only port) and a check that
- * the Docker engine answers. Missing either is a failure, not a skip.
+ * One real Temporal dev server for the whole suite (fresh database, test-only port), one S3-compatible
+ * server (versitygw on a free port, a fresh folder; MLGYM_TEST_S3_ENDPOINT, _ACCESS_KEY, _SECRET_KEY) and
+ * a check that the Docker engine answers. Missing any is a failure, not a skip.
  */
 export async function setup(): Promise<void> {
   await new Docker().ping().catch((err: Error) => {
     throw new Error(`the tests need a Docker engine (run \`npm run setup\`): ${err.message}`);
   });
   process.env.MLGYM_TEMPORAL_CLI = temporalCli();
+  const versitygw = versitygwBinary(); // built by set-up under the real MLGYM_HOME, before the suite's replaces it
   home = mkdtempSync(join(tmpdir(), 'mlgym-test-'));
   process.env.MLGYM_HOME = home;
+  const storage = await startS3Server(versitygw, join(home, 's3'));
+  s3 = storage.process;
+  Object.assign(process.env, { MLGYM_TEST_S3_ENDPOINT: storage.endpoint, MLGYM_TEST_S3_ACCESS_KEY: storage.accessKey, MLGYM_TEST_S3_SECRET_KEY: storage.secretKey });
   const port = 17233 + Math.floor(Math.random() * 1000);
   server = spawn(process.env.MLGYM_TEMPORAL_CLI, devServerArgs({ port, uiPort: port + 1, dbFile: join(home, 'temporal.db') }), { stdio: 'ignore' });
   const deadline = Date.now() + 30_000;
@@ -31,5 +38,6 @@ export async function setup(): Promise<void> {
 
 export async function teardown(): Promise<void> {
   server?.kill('SIGTERM');
+  s3?.kill('SIGTERM');
   if (home) rmSync(home, { recursive: true, force: true });
 }

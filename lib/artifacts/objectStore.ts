@@ -1,10 +1,12 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
 import { mlgymHome } from '../home.js';
+import { S3ObjectStore, s3Settings } from './s3ObjectStore.js';
 
 /**
  * Where artifacts live: keys are `/`-separated paths such as `runs/<runId>/steps/0003.json`. Every put is
@@ -27,6 +29,26 @@ const KEY = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
 export function checkKey(key: string): string {
   if (!KEY.test(key) || key.split('/').some((part) => part === '.' || part === '..')) throw new Error(`invalid artifact key "${key}"`);
   return key;
+}
+
+/** A prefix to list: empty, a key, or a key followed by `/`. */
+export function checkPrefix(prefix: string): string {
+  if (prefix !== '') checkKey(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix);
+  return prefix;
+}
+
+/**
+ * The artifact store's backend, from MLGYM_ARTIFACTS: unset, a local folder (MLGYM_HOME/artifacts); `s3://bucket/prefix`,
+ * S3-compatible object storage (endpoint, region and keys from the standard AWS variables: AWS_ENDPOINT_URL(_S3),
+ * AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); an absolute path or `file:///path`, that folder.
+ */
+export function openObjectStore(env: NodeJS.ProcessEnv = process.env): ObjectStore {
+  const spec = env.MLGYM_ARTIFACTS?.trim();
+  if (!spec) return new LocalObjectStore(join(env.MLGYM_HOME ? resolve(env.MLGYM_HOME) : mlgymHome(), 'artifacts'));
+  if (spec.startsWith('s3://')) return new S3ObjectStore(spec, s3Settings(env));
+  if (spec.startsWith('file://')) return new LocalObjectStore(fileURLToPath(spec));
+  if (isAbsolute(spec)) return new LocalObjectStore(spec);
+  throw new Error(`MLGYM_ARTIFACTS must be s3://bucket/prefix or an absolute folder, got "${spec}"`);
 }
 
 /** A folder on this host (the default: MLGYM_HOME/artifacts). */
@@ -68,6 +90,7 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async list(prefix: string): Promise<string[]> {
+    checkPrefix(prefix);
     const base = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
     const dir = base ? this.file(base) : this.root;
     const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(absentAsUndefined);

@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
 import { readCalls, type CallRecord } from '../agent/ledger.js';
 import type { ArtifactStore } from '../artifacts/store.js';
 import type { MlgymResults } from '../interop/traj.js';
 import { isId } from '../run/ids.js';
 import { readAttempts, readTrajectory, recordName, type StepView } from '../run/records.js';
+import { runBuilds } from '../temporal/deployment.js';
 import type { Attempt, ProvisionResult, RunResult } from '../run/types.js';
 
 /** Everything the artifact store holds about one run (the records the activities write). */
@@ -18,20 +18,23 @@ export interface RunRecords {
   attempts: Attempt[];
   /** The model calls of an LLM agent (none for the built-in agents). */
   calls: CallRecord[];
+  /** The builds whose workers ran its activities so far (the result has them once it is scored). */
+  builds?: string[];
 }
 
-export function hasRun(store: ArtifactStore, runId: string): boolean {
-  return isId(runId) && existsSync(store.runDir(runId));
+export async function hasRun(store: ArtifactStore, runId: string): Promise<boolean> {
+  return isId(runId) && (await store.hasRun(runId));
 }
 
 export async function readRunRecords(store: ArtifactStore, runId: string): Promise<RunRecords> {
-  const [result, provision, mlgymResults, steps, attempts, calls] = await Promise.all([
+  const [result, provision, mlgymResults, steps, attempts, calls, builds] = await Promise.all([
     store.readJson<RunResult>(runId, recordName.result),
     store.readJson<ProvisionResult>(runId, recordName.provision),
     store.readJson<MlgymResults>(runId, recordName.mlgymResults),
     readTrajectory(store, runId),
     readAttempts(store, runId),
     readCalls(store, runId),
+    runBuilds(store, runId),
   ]);
-  return { runId, result, provision, mlgymResults, steps, attempts, calls };
+  return { runId, result, provision, mlgymResults, steps, attempts, calls, builds };
 }

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 
 /** The task queue of workflows and activities (MLGYM_TASK_QUEUE separates independent deployments). */
@@ -8,6 +9,30 @@ export const GPU_TASK_QUEUE = process.env.MLGYM_GPU_TASK_QUEUE ?? `${TASK_QUEUE}
 /** The queue of a run needing `gpus` GPUs: its workflow and all its activities run on a worker of that queue. */
 export function taskQueueFor(gpus: number): string {
   return gpus > 0 ? GPU_TASK_QUEUE : TASK_QUEUE;
+}
+
+/**
+ * This host's id: MLGYM_HOST_ID, else the machine's hostname. It names the host's task queue, so it must be
+ * unique among the hosts of a deployment and the same after a restart (the host's containers wait for it).
+ */
+export function hostId(env: NodeJS.ProcessEnv = process.env): string {
+  const id = (env.MLGYM_HOST_ID || hostname()).trim();
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) throw new Error(`MLGYM_HOST_ID must be letters, digits, ".", "_" or "-", got "${id}"`);
+  return id;
+}
+
+/**
+ * The task queue of one host's container activities: `<queue>@<hostId>`. Every worker polls its shared queue and
+ * this one; provisioning returns it, and the run's container activities (tool exec, validate, submit, snapshot,
+ * teardown) go there, to the host whose Docker engine holds the container (the worker-specific task queue pattern).
+ */
+export function hostTaskQueue(queue: string, host = hostId()): string {
+  return `${queue}@${host}`;
+}
+
+/** The host queue for an activity running on `taskQueue`: a host queue is its own; a shared one gets this host's. */
+export function hostQueueOf(taskQueue: string, host = hostId()): string {
+  return taskQueue.includes('@') ? taskQueue : hostTaskQueue(taskQueue, host);
 }
 
 export function namespace(): string {

@@ -62,7 +62,7 @@ describe('the report page over a 3-task × 2-agent benchmark', () => {
 
   beforeAll(async () => {
     const results = await writeBenchmark(store, 'bench-unit');
-    runs = await Promise.all(results.map(async (r) => runFromRecords(await readRunRecords(store, r.runId), store.runDir(r.runId))));
+    runs = await Promise.all(results.map(async (r) => runFromRecords(await readRunRecords(store, r.runId), store.where(r.runId))));
   });
 
   it('reads each run back from its records', async () => {

@@ -1,0 +1,186 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ArtifactStore } from '../../lib/artifacts/store.js';
+import { readAttempts, recordName } from '../../lib/run/records.js';
+import type { ProvisionResult, RunResult } from '../../lib/run/types.js';
+import { labels } from '../../lib/sandbox/docker.js';
+import { hostId, hostQueueOf, hostTaskQueue } from '../../lib/temporal/client.js';
+import { runInput, startRun } from '../helpers/runs.js';
+import { s3Env, testS3Store } from '../helpers/s3.js';
+import { copyImage, defaultEngineBuilds, engineB, startSecondEngine, type SecondEngine } from '../helpers/secondEngine.js';
+import { useTestTemporal } from '../helpers/temporal.js';
+import { killHard, startWorkerProcess } from '../helpers/workerProcess.js';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+/** The activities that touch the run's container: they must run on the host that holds it. */
+const CONTAINER_ACTIVITIES = ['toolExec', 'validate', 'submit', 'snapshot', 'teardown'];
+
+interface ActivityRun {
+  type: string;
+  taskQueue: string;
+  /** Identities of the workers that started its attempts (`<pid>@<hostname>`). */
+  startedBy: string[];
+  completed: boolean;
+}
+
+function activities(events: HistoryEvent[]): ActivityRun[] {
+  const byId = new Map<string, ActivityRun>();
+  for (const e of events) {
+    const scheduled = e.activityTaskScheduledEventAttributes;
+    if (scheduled) byId.set(String(e.eventId), { type: scheduled.activityType!.name!, taskQueue: scheduled.taskQueue!.name!, startedBy: [], completed: false });
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) byId.get(String(started.scheduledEventId))!.startedBy.push(started.identity!);
+    const completed = e.activityTaskCompletedEventAttributes;
+    if (completed) byId.get(String(completed.scheduledEventId))!.completed = true;
+  }
+  return [...byId.values()];
+}
+
+async function provisionResult(handle: WorkflowHandle): Promise<ProvisionResult | undefined> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'provision');
+  const done = scheduled && events.find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId ?? '') === String(scheduled.eventId));
+  const data = done?.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data;
+  return data ? (JSON.parse(Buffer.from(data).toString()) as ProvisionResult) : undefined;
+}
+
+async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 240_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The engines on which a container of the run was created (Docker's event log since the test began). */
+async function enginesThatRan(runId: string, engines: Record<string, Docker>, since: number): Promise<string[]> {
+  const found: string[] = [];
+  for (const [name, engine] of Object.entries(engines)) {
+    const stream = await engine.getEvents({ since, until: Math.ceil(Date.now() / 1000), filters: { type: ['container'], event: ['create'], label: [`${labels.run}=${runId}`] } });
+    let text = '';
+    for await (const chunk of stream as unknown as AsyncIterable<Buffer>) text += chunk.toString();
+    if (text.trim()) found.push(name);
+  }
+  return found;
+}
+
+/**
+ * Two worker hosts, each a worker process with its own Docker engine (DOCKER_HOST) and host id (MLGYM_HOST_ID),
+ * against one Temporal server and one S3 artifact store. Host A provisions run 1 and dies; host B provisions run 2
+ * and runs it to the end while run 1's container work waits for host A, which comes back and finishes it.
+ */
+describe('runs on two Docker hosts', () => {
+  const t = useTestTemporal();
+  const suffix = randomBytes(3).toString('hex');
+  const queue = `multi-host-${suffix}`;
+  const bucket = `multi-host-${suffix}`;
+  const hostA = `host-a-${suffix}`;
+  const hostB = `host-b-${suffix}`;
+  const workers: ChildProcess[] = [];
+  /** Worker identities (`<pid>@<hostname>`) by host id. */
+  const identities: Record<string, string[]> = { [hostA]: [], [hostB]: [] };
+  const handles: WorkflowHandle[] = [];
+  let second: SecondEngine | undefined;
+  const since = Math.floor(Date.now() / 1000) - 1;
+
+  async function startHost(host: string, env: Record<string, string>): Promise<ChildProcess> {
+    const home = mkdtempSync(join(tmpdir(), `mlgym-${host}-`));
+    const worker = await startWorkerProcess({ TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS!, MLGYM_HOME: home, MLGYM_TASK_QUEUE: queue, MLGYM_HOST_ID: host, ...s3Env(bucket), ...env });
+    workers.push(worker);
+    identities[host]!.push(`${worker.pid}@${hostname()}`);
+    homes.push(home);
+    return worker;
+  }
+  const homes: string[] = [];
+
+  beforeAll(async () => {
+    second = await startSecondEngine(join(process.env.MLGYM_HOME!, 'docker-b.log'));
+    await copyImage('mlgym-base:latest', new Docker(), engineB());
+    await testS3Store(bucket);
+  });
+
+  afterAll(async () => {
+    for (const h of handles) await h.terminate('test over').catch(() => undefined);
+    for (const w of workers) await killHard(w);
+    await second?.stop();
+    // The default engine's network must be untouched: it still builds.
+    await defaultEngineBuilds();
+  });
+
+  it("sends each run's container activities to the host holding its container, and a run waits for its host", async () => {
+    const engines = { [hostA]: new Docker(), [hostB]: engineB() };
+    const run1 = runInput('prisonersDilemma', 'baseline', { seed: 1, heartbeatTimeoutS: 2 });
+    const run2 = runInput('prisonersDilemma', 'baseline', { seed: 2, heartbeatTimeoutS: 2 });
+
+    // Host A alone: it provisions run 1, then dies.
+    let workerA = await startHost(hostA, {});
+    const handle1 = await startRun(t.client, queue, run1);
+    handles.push(handle1);
+    const provisioned1 = await eventually(() => provisionResult(handle1), 'run 1 provisioned');
+    expect(provisioned1.hostQueue).toBe(`${queue}@${hostA}`);
+    await killHard(workerA);
+
+    // Host B alone: it provisions run 2 and runs it to the end; run 1's container work waits for host A.
+    await startHost(hostB, { DOCKER_HOST: second!.dockerHost });
+    const handle2 = await startRun(t.client, queue, run2);
+    handles.push(handle2);
+    const result2 = (await handle2.result()) as RunResult;
+    expect(result2.exitStatus).toBe('submitted');
+    expect((await provisionResult(handle2))?.hostQueue).toBe(`${queue}@${hostB}`);
+    expect((await handle1.describe()).status.name).toBe('RUNNING');
+    const waiting = activities((await handle1.fetchHistory()).events ?? []).filter((a) => CONTAINER_ACTIVITIES.includes(a.type));
+    expect(waiting.length).toBeGreaterThan(0);
+    expect(waiting.every((a) => a.taskQueue === `${queue}@${hostA}` && a.startedBy.every((id) => identities[hostA]!.includes(id)))).toBe(true);
+    expect(waiting.some((a) => !a.completed)).toBe(true);
+
+    // Host A comes back (same host id, so the same queue): run 1 goes on there and ends.
+    workerA = await startHost(hostA, {});
+    const result1 = (await handle1.result()) as RunResult;
+    expect(result1.exitStatus).toBe('submitted');
+
+    for (const [run, handle, host] of [
+      [run1, handle1, hostA],
+      [run2, handle2, hostB],
+    ] as const) {
+      const acts = activities((await handle.fetchHistory()).events ?? []);
+      const onHost = acts.filter((a) => CONTAINER_ACTIVITIES.includes(a.type));
+      expect(onHost.map((a) => a.type)).toEqual(['toolExec', 'validate', 'submit', 'teardown']);
+      for (const a of onHost) {
+        expect(a.taskQueue, `${run.runId} ${a.type}`).toBe(`${queue}@${host}`);
+        expect(a.startedBy.length, `${run.runId} ${a.type}`).toBeGreaterThan(0);
+        expect(a.startedBy.every((id) => identities[host]!.includes(id)), `${run.runId} ${a.type} started by ${a.startedBy.join(', ')}`).toBe(true);
+      }
+      // The shared activities stay on the shared queue (any host may run them).
+      expect(acts.filter((a) => !CONTAINER_ACTIVITIES.includes(a.type)).every((a) => a.taskQueue === queue)).toBe(true);
+      // The container was made on that host's engine only.
+      expect(await enginesThatRan(run.runId, engines, since)).toEqual([host]);
+    }
+
+    // Every record is in the shared store; no host wrote artifacts locally.
+    const store = new ArtifactStore(await testS3Store(bucket));
+    for (const run of [run1, run2]) {
+      expect(await store.readJson<RunResult>(run.runId, recordName.result)).toMatchObject({ exitStatus: 'submitted' });
+      expect((await readAttempts(store, run.runId)).map((a) => a.kind)).toEqual(['validate', 'submit']);
+    }
+    for (const home of homes) expect(existsSync(join(home, 'artifacts')) ? readdirSync(join(home, 'artifacts')) : []).toEqual([]);
+  }, 600_000);
+
+  it('names host queues after MLGYM_HOST_ID, else the hostname', () => {
+    expect(hostId({ MLGYM_HOST_ID: 'gpu-node-7' })).toBe('gpu-node-7');
+    expect(hostId({})).toBe(hostname());
+    expect(() => hostId({ MLGYM_HOST_ID: 'a/b' })).toThrow(/MLGYM_HOST_ID/);
+    expect(hostTaskQueue('mlgym', 'h1')).toBe('mlgym@h1');
+    expect(hostQueueOf('mlgym', 'h1')).toBe('mlgym@h1');
+    expect(hostQueueOf('mlgym@h0', 'h1')).toBe('mlgym@h0');
+  });
+});
