@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { placedName, type LoadedTask } from '../config/load.js';
-import { buildTar, treeEntries } from './tar.js';
-import { docker, hardenedHostConfig, isNotFound, labels, RUNTIME_DIR, WORKSPACE } from './docker.js';
+import { buildTar, treeEntries, type TarEntry } from './tar.js';
+import { docker, hardenedHostConfig, isNotFound, labels, RUNTIME_DIR } from './docker.js';
 import { volumeName } from './container.js';
 import { execIn } from './exec.js';
 import { leasedGpus } from './gpus.js';
@@ -11,6 +11,50 @@ export type Metrics = Record<string, number>;
 export type GradeOutcome = { ok: true; metrics: Metrics } | { ok: false; error: string };
 
 const GRADER_DIR = '/grader';
+/** The evaluator's own folder (mode 0700): the workspace mount, the copies of the submission, its home and temporary files. */
+const PRIVATE_DIR = '/srv/mlgym';
+/** Where the grader mounts the run's workspace (read-only); only the evaluator can reach it. */
+export const GRADER_WORKSPACE = `${PRIVATE_DIR}/workspace`;
+/** The unprivileged user the agent's code runs as inside the grader (docker/runtime/sandbox.py); no account needed. */
+export const SANDBOX_UID = 61000;
+/** The capabilities the evaluator keeps (it runs as root): to start the agent's code as SANDBOX_UID, and to read the agent's files with the agent's rights. */
+export const GRADER_CAPABILITIES = ['SETUID', 'SETGID'];
+
+/**
+ * The grader's files as they are placed: the evaluation script and private files in /grader, the
+ * data variant's hidden answers beside them, all owned by root and readable by root alone (dirs 0700,
+ * files 0600); the evaluator's private folder with its home and temporary folder.
+ */
+export function graderEntries(task: LoadedTask): TarEntry[] {
+  const root = { uid: 0, gid: 0, readOnly: true };
+  const files = [...new Set([...task.evaluation_paths, ...task.private_files])];
+  const placed = [
+    ...files.flatMap((p) => treeEntries(join(task.dir, p), `grader/${placedName(p)}`, root)),
+    // The data variant's hidden answers, side by side with the evaluation script.
+    ...task.datasets.flatMap((d) => (d.privateDir ? treeEntries(d.privateDir, 'grader', root).filter((e) => e.name !== 'grader') : [])),
+  ];
+  const own = (e: TarEntry): TarEntry => ({ ...e, uid: 0, gid: 0, mode: e.content === undefined ? 0o700 : e.mode & 0o111 ? 0o700 : 0o600 });
+  const dir = (name: string): TarEntry => ({ name, mode: 0o700, uid: 0, gid: 0 });
+  return [dir('grader'), ...placed.map(own), dir(PRIVATE_DIR.slice(1)), dir(`${PRIVATE_DIR.slice(1)}/home`), dir(`${PRIVATE_DIR.slice(1)}/tmp`)];
+}
+
+/** The evaluator's environment for one split: its secrets, where things are, the sandbox's user and memory. */
+export function evaluatorEnv(task: LoadedTask, split: Split): string[] {
+  return [
+    `MLGYM_SPLIT=${split}`,
+    `MLGYM_DATA=${task.data}`,
+    `MLGYM_SECRETS=${JSON.stringify(task.split_secrets[split])}`,
+    `MLGYM_WORKSPACE=${GRADER_WORKSPACE}`,
+    `MLGYM_GRADER_STAGE=${PRIVATE_DIR}/stage`,
+    `MLGYM_SANDBOX_UID=${SANDBOX_UID}`,
+    // The agent's process may use half the grader's memory; the evaluator keeps the rest.
+    `MLGYM_SANDBOX_MEMORY_MB=${Math.max(256, Math.floor(task.resources.memory_mb / 2))}`,
+    `PYTHONPATH=${RUNTIME_DIR}`,
+    'PYTHONDONTWRITEBYTECODE=1',
+    `HOME=${PRIVATE_DIR}/home`,
+    `TMPDIR=${PRIVATE_DIR}/tmp`,
+  ];
+}
 
 /** Parse an evaluation's output: the last line that is a JSON object of finite numbers holding the primary metric. */
 export function parseEvaluation(stdout: string, stderr: string, exitCode: number, task: Pick<LoadedTask, 'primary_metric'>): GradeOutcome {
@@ -35,50 +79,57 @@ export function parseEvaluation(stdout: string, stderr: string, exitCode: number
 }
 
 /**
- * Evaluate the run's workspace in a separate grader container: the workspace volume mounted read-only,
- * the task's evaluation script and private files copied in, no network. The agent's container never holds them.
+ * Evaluate the run's workspace in a separate grader container: the workspace volume mounted read-only
+ * where only the evaluator can reach it, the task's evaluation script and private files copied in and
+ * readable by root alone, no network. The evaluator runs as root with only CAP_SETUID and CAP_SETGID
+ * (no new privileges): it reads the submission through private copies (regular files only) and runs
+ * any of the agent's code as SANDBOX_UID, with no capabilities, in a process of its own
+ * (docker/runtime/sandbox.py). The agent's container never holds any of the grader's files.
  */
 export async function gradeWorkspace(runId: string, step: number, image: string, task: LoadedTask, splits: Split[]): Promise<Record<Split, GradeOutcome | undefined>> {
   const name = `mlgym-grader-${runId}-${step}`;
   await docker().getContainer(name).remove({ force: true }).catch((err) => {
     if (!isNotFound(err)) throw err;
   });
+  const hardened = hardenedHostConfig(task.resources, leasedGpus(runId));
   const container = await docker().createContainer({
     name,
     Image: image,
-    User: 'agent',
+    User: '0:0',
     Cmd: ['sleep', 'infinity'],
     Labels: { [labels.run]: runId, [labels.role]: 'grader', [labels.task]: task.id },
     HostConfig: {
-      ...hardenedHostConfig(task.resources, leasedGpus(runId)),
-      Mounts: [{ Type: 'volume', Source: volumeName(runId), Target: WORKSPACE, ReadOnly: true }],
+      ...hardened,
+      CapAdd: GRADER_CAPABILITIES,
+      Mounts: [{ Type: 'volume', Source: volumeName(runId), Target: GRADER_WORKSPACE, ReadOnly: true }],
       NetworkMode: 'none',
     },
   });
   try {
-    const root = { uid: 0, gid: 0, readOnly: true };
-    const files = [...new Set([...task.evaluation_paths, ...task.private_files])];
-    const entries = [
-      { name: 'grader', mode: 0o555, uid: 0, gid: 0 },
-      ...files.flatMap((p) => treeEntries(join(task.dir, p), `grader/${placedName(p)}`, root)),
-      // The data variant's hidden answers, side by side with the evaluation script.
-      ...task.datasets.flatMap((d) => (d.privateDir ? treeEntries(d.privateDir, 'grader', root).filter((e) => e.name !== 'grader') : [])),
-    ];
-    await container.putArchive(await buildTar(entries), { path: '/' });
+    await container.putArchive(await buildTar(graderEntries(task)), { path: '/' });
     await container.start();
+    // The mount point's parent must stay private, whatever the engine did when it created the mount point.
+    await execIn(container.id, ['chmod', '0700', PRIVATE_DIR], { user: '0:0' });
     const outcomes: Record<Split, GradeOutcome | undefined> = { validation: undefined, test: undefined };
     if (task.submission_artifact) {
-      const found = await execIn(container.id, ['test', '-e', `${WORKSPACE}/${task.submission_artifact}`]);
+      const found = await execIn(container.id, ['python3', `${RUNTIME_DIR}/grading.py`, 'present', task.submission_artifact], {
+        user: '0:0',
+        env: [`MLGYM_WORKSPACE=${GRADER_WORKSPACE}`, `PYTHONPATH=${RUNTIME_DIR}`, 'PYTHONDONTWRITEBYTECODE=1'],
+      });
       if (found.exitCode !== 0) {
-        const missing: GradeOutcome = { ok: false, error: `submission artefact ${task.submission_artifact} not found in the workspace` };
+        const missing: GradeOutcome =
+          found.exitCode === 1
+            ? { ok: false, error: `submission artefact ${task.submission_artifact} not found in the workspace` }
+            : { ok: false, error: `grader error: checking the workspace failed (exit ${found.exitCode}): ${found.stderr.trim().slice(-500)}` };
         for (const split of splits) outcomes[split] = missing;
         return outcomes;
       }
     }
     for (const split of splits) {
-      const result = await execIn(container.id, ['timeout', String(task.training_timeout), 'python3', placedName(task.evaluation_paths[0]!)], {
+      const result = await execIn(container.id, ['timeout', '--kill-after=10', String(task.training_timeout), 'python3', placedName(task.evaluation_paths[0]!)], {
+        user: '0:0',
         workdir: GRADER_DIR,
-        env: [`MLGYM_SPLIT=${split}`, `MLGYM_DATA=${task.data}`, `MLGYM_SECRETS=${JSON.stringify(task.split_secrets[split])}`, `MLGYM_WORKSPACE=${WORKSPACE}`, `PYTHONPATH=${RUNTIME_DIR}`, 'PYTHONDONTWRITEBYTECODE=1', 'HOME=/tmp'],
+        env: evaluatorEnv(task, split),
       });
       outcomes[split] = parseEvaluation(result.stdout, result.stderr, result.exitCode, task);
     }

@@ -1,8 +1,10 @@
 """Grader for blotto: plays the agent's row_strategy against target.py, prints JSON metrics.
 
 Runs in the grader container. MLGYM_WORKSPACE is the agent's workspace (read-only), MLGYM_SPLIT is
-'validation' or 'test'; each split has its own seed, in task.yaml's split_secrets. Every allocation is checked: a list or tuple
-of 6 non-negative integers summing to exactly 120.
+'validation' or 'test'; each split has its own seed, in task.yaml's split_secrets.
+The agent's row_strategy runs in a sandboxed process of its own (grading.score_repeated_game); the
+opponent and the random stream it draws from, seeded with the split's seed, stay in this process.
+Every allocation is checked: a list or tuple of 6 non-negative integers summing to exactly 120.
 """
 import numbers
 

@@ -3,22 +3,25 @@
 Runs in the grader container: MLGYM_WORKSPACE is the agent's workspace (read-only), MLGYM_SPLIT is
 'validation' or 'test'. The workspace must hold model_config.pt (a plain dict of GPTConfig fields,
 saved with torch.save or pickle) and model.pt (a state dict for GPT of that config). The grader
-builds the model from its own model.py (next to this script) and loads both files as plain data
-(torch.load with weights_only=True, and an unpickler that admits only built-in values), so none of
-the agent's code runs. The split's tokens are the private shards here: fineweb_val_000000.bin (the
+copies both files (regular files only, no links; grading.submitted), builds the model from its own
+model.py (next to this script) and loads both copies as plain data (torch.load with weights_only=True,
+and an unpickler that admits only built-in values), so none of the agent's code runs. The split's tokens are the private shards here: fineweb_val_000000.bin (the
 copy the agent also has) or fineweb_test_000000.bin (hidden). Prints {"val_loss": nats per token}.
 Usage: MLGYM_SPLIT=test python3 evaluate.py
 """
 import io
 import math
-import os
 import pickle
+import re
 
 import grading
 from grading import fail, report
 
 SHARDS = {"validation": "fineweb_val_000000.bin", "test": "fineweb_test_000000.bin"}
 WRAPPER_PREFIXES = ("_orig_mod.", "module.")  # added by torch.compile and DistributedDataParallel
+# The largest files the grader copies and reads.
+CONFIG_BYTES = grading.MiB
+MODEL_BYTES = 16 * 1024 * grading.MiB
 
 
 class PlainUnpickler(pickle.Unpickler):
@@ -29,11 +32,11 @@ class PlainUnpickler(pickle.Unpickler):
 
 
 def reason(exc):
-    """A short reason for a failed load: torch's weights-only refusals bury the class they met in a long text."""
+    """A short reason for a failed load: torch's weights-only refusals bury the global they met in a long text."""
     text = str(exc)
-    for line in text.splitlines():
-        if "Unsupported global" in line:
-            text = line.strip().split(" was not ")[0]
+    found = re.search(r"GLOBAL ([\w.]+)", text)
+    if found:
+        return f"{type(exc).__name__}: it refers to {found.group(1)}"
     return f"{type(exc).__name__}: {text[:300]}"
 
 
@@ -54,9 +57,8 @@ def load_config_dict(path):
 def load_config():
     from model import EVAL_SEQ_LEN, GPT2_VOCAB, GPTConfig
 
-    path = os.path.join(grading.workspace(), "model_config.pt")
-    if not os.path.isfile(path):
-        fail("model_config.pt not found in the workspace: save torch.save(dataclasses.asdict(config), 'model_config.pt')")
+    path = grading.submitted("model_config.pt", max_bytes=CONFIG_BYTES, missing="model_config.pt not found in the workspace: "
+                             "save torch.save(dataclasses.asdict(config), 'model_config.pt')")
     try:
         config = GPTConfig.from_dict(load_config_dict(path))
     except ValueError as exc:
@@ -71,9 +73,8 @@ def load_config():
 def load_state_dict(model):
     import torch
 
-    path = os.path.join(grading.workspace(), "model.pt")
-    if not os.path.isfile(path):
-        fail("model.pt not found in the workspace: save torch.save(model.state_dict(), 'model.pt')")
+    path = grading.submitted("model.pt", max_bytes=MODEL_BYTES,
+                             missing="model.pt not found in the workspace: save torch.save(model.state_dict(), 'model.pt')")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -102,8 +103,6 @@ def load_state_dict(model):
 
 def main():
     split = grading.split()
-    if split not in SHARDS:
-        fail(f"unknown split {split!r}")
     import torch
     from model import GPT, mean_loss, read_tokens
 
@@ -115,10 +114,9 @@ def main():
         fail(f"cannot build GPT(model_config): {type(exc).__name__}: {str(exc)[:300]}")
     load_state_dict(model)
     model.to(device).eval()
-    if not os.path.isfile(SHARDS[split]):
-        fail(f"grader error: {SHARDS[split]} is missing (prepare the fineweb data set)")
+    shard = grading.private_file(SHARDS[split], "prepare the fineweb data set")
     try:
-        loss = mean_loss(model, read_tokens(SHARDS[split]), device, windows_per_batch=8 if device == "cuda" else 1)
+        loss = mean_loss(model, read_tokens(shard), device, windows_per_batch=8 if device == "cuda" else 1)
     except torch.OutOfMemoryError:
         fail("the model ran out of memory on windows of 1024 tokens")
     if not math.isfinite(loss):

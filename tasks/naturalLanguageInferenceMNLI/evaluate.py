@@ -3,12 +3,12 @@
 Runs in the grader container: MLGYM_WORKSPACE is the agent's workspace (read-only), MLGYM_SPLIT is
 'validation' or 'test'. The private files next to this script hold the split's pairs with labels
 (validation.jsonl, test.jsonl: the two halves of MNLI's validation_matched) and bert_tokenizer/.
-Loads the model with AutoModelForSequenceClassification (remote code off, weights as tensors only, so
-none of the agent's code runs) and the tokenizer saved with it, or else bert_tokenizer/; predicts
+Copies bert_mnli_model/ (regular files only, no links; grading.submitted) and loads the copy with
+AutoModelForSequenceClassification (remote code off, safetensors weights only, so none of the agent's
+code runs) and the tokenizer saved with it, or else bert_tokenizer/; predicts
 argmax of the logits (0 entailment, 1 neutral, 2 contradiction) and prints {"validation_accuracy": %}.
 Usage: MLGYM_SPLIT=test python3 evaluate.py
 """
-import json
 import math
 import os
 
@@ -23,18 +23,19 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt")
 LABELS = 3
 MAX_LENGTH = 256
 BATCH = 64
+MODEL_BYTES = 16 * 1024 * grading.MiB  # the most the grader copies of bert_mnli_model/
 
 
 def load_model(path):
     from transformers import AutoModelForSequenceClassification
 
-    if not os.path.isdir(path):
-        fail(f"{MODEL_DIR}/ not found in the workspace (a folder): save your model there with "
-             f"model.save_pretrained('{MODEL_DIR}')")
     if not os.path.isfile(os.path.join(path, "config.json")):
         fail(f"{MODEL_DIR}/config.json is missing: save the model with save_pretrained")
+    if not any(name.endswith(".safetensors") for name in os.listdir(path)):
+        fail(f"{MODEL_DIR}/ holds no .safetensors weights: save the model with save_pretrained (it writes "
+             "model.safetensors); pickled weights (pytorch_model.bin) are not loaded, as loading them could run code")
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(path, trust_remote_code=False)
+        model = AutoModelForSequenceClassification.from_pretrained(path, trust_remote_code=False, use_safetensors=True)
     except Exception as exc:  # a broken folder can raise anything from transformers or torch
         if "mismatched" in str(exc):
             fail(f"the weights in {MODEL_DIR}/ do not fit its config.json: {shape_mismatches(path)}; "
@@ -73,11 +74,7 @@ def load_tokenizer(path):
 
 
 def read_rows(split):
-    name = f"{split}.jsonl"
-    if not os.path.isfile(name):
-        fail(f"grader error: {name} is missing (prepare the mnli data set)")
-    with open(name, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return grading.read_private_jsonl(f"{split}.jsonl", "prepare the mnli data set")
 
 
 def predict(model, tokenizer, pairs, device):
@@ -106,12 +103,12 @@ def predict(model, tokenizer, pairs, device):
 
 def main():
     split = grading.split()
-    if split not in ("validation", "test"):
-        fail(f"unknown split {split!r}")
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    path = os.path.join(grading.workspace(), MODEL_DIR)
+    path = grading.submitted(MODEL_DIR, kind="dir", max_bytes=MODEL_BYTES,
+                             missing=f"{MODEL_DIR}/ not found in the workspace (a folder): save your model there with "
+                                     f"model.save_pretrained('{MODEL_DIR}')")
     model = load_model(path).to(device).eval()
     tokenizer = load_tokenizer(path)
     rows = read_rows(split)

@@ -1,6 +1,7 @@
 """The evaluation shared by the RL tasks: the mean episode return of the agent's 5 PPO checkpoints.
 
-Each task's evaluate.py calls grade(<gymnax environment id>). No agent code runs: the network is rebuilt
+Each task's evaluate.py calls grade(<gymnax environment id>). No agent code runs: config.yaml and
+checkpoints/ are copied as plain files (no links; grading.submitted), the network is rebuilt
 from the `network` section of the workspace's config.yaml with the grader's own networks.py (the
 starter src/networks.py), and checkpoints are read with an unpickler that builds nothing but
 containers, numbers, strings and arrays. Every checkpoint plays one episode in each of N_ENVS
@@ -23,6 +24,7 @@ import yaml
 N_CHECKPOINTS = 5
 N_SEEDS = 5
 N_ENVS = 8 if os.environ.get("MLGYM_DATA") == "fixture" else 64
+CHECKPOINT_BYTES = 4 * 1024 * grading.MiB  # the most the grader copies of checkpoints/
 
 # The globals a checkpoint may name: numpy (and jax) arrays and scalars, and flax's FrozenDict.
 ALLOWED_GLOBALS = {
@@ -48,9 +50,9 @@ class ArraysOnlyUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def read_config(path, env_id):
-    if not os.path.isfile(path):
-        grading.fail("config.yaml not found in the workspace (the evaluation rebuilds the network from it)")
+def read_config(env_id):
+    path = grading.submitted("config.yaml", max_bytes=grading.MiB,
+                             missing="config.yaml not found in the workspace (the evaluation rebuilds the network from it)")
     try:
         with open(path) as f:
             config = yaml.safe_load(f)
@@ -63,9 +65,9 @@ def read_config(path, env_id):
     return config
 
 
-def checkpoint_files(folder):
-    if not os.path.isdir(folder):
-        grading.fail("checkpoints/ not found in the workspace (run src/train.py to write it)")
+def checkpoint_files():
+    folder = grading.submitted("checkpoints", kind="dir", max_bytes=CHECKPOINT_BYTES,
+                               missing="checkpoints/ not found in the workspace (run src/train.py to write it)")
     names = sorted(n for n in os.listdir(folder) if n.endswith(".pkl"))
     if len(names) != N_CHECKPOINTS:
         grading.fail(f"checkpoints/ must hold exactly {N_CHECKPOINTS} .pkl files (one per training seed), found "
@@ -138,10 +140,8 @@ def grade(env_id):
     import gymnax
     from networks import build_network
 
-    if grading.split() not in ("validation", "test"):
-        grading.fail(f"unknown split {grading.split()!r}")
-    workspace = grading.workspace()
-    config = read_config(os.path.join(workspace, "config.yaml"), env_id)
+    grading.split()
+    config = read_config(env_id)
     env, env_params = gymnax.make(env_id)
     try:
         network = build_network(config.get("network"), env, env_params)
@@ -149,7 +149,7 @@ def grade(env_id):
         grading.fail(str(exc))
     obs = jnp.zeros((1,) + tuple(env.observation_space(env_params).shape), jnp.float32)
     expected = jax.eval_shape(network.init, jax.random.PRNGKey(0), obs)
-    params = [load_variables(p, expected) for p in checkpoint_files(os.path.join(workspace, "checkpoints"))]
+    params = [load_variables(p, expected) for p in checkpoint_files()]
     stacked = jax.tree_util.tree_map(lambda *leaves: np.stack(leaves), *params)
     seed_keys = jax.random.split(jax.random.PRNGKey(int(grading.secret("seed"))), N_SEEDS)
     per_seed = jax.vmap(lambda v, k: episode_returns(network, env, env_params, v, k), in_axes=(None, 0))

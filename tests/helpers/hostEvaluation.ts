@@ -15,7 +15,10 @@ export interface HostEvaluation {
 
 /**
  * Run a task's evaluate.py on the host the way the grader runs it: cwd the task folder, a workspace
- * holding `files`, the split and only that split's secrets in the environment, the runtime helpers on PYTHONPATH.
+ * holding `files`, the split and only that split's secrets in the environment, the runtime helpers on
+ * PYTHONPATH. The agent's code still runs in a process of its own and the submission is still read
+ * from private copies, but under the caller's user (MLGYM_SANDBOX_UNISOLATED=1): the separate user,
+ * the private files and the capabilities are the grader container's (tests/integration/redTeam).
  */
 export function evaluateOnHost(taskId: string, files: Record<string, string>, split: 'validation' | 'test', env: Record<string, string> = {}): HostEvaluation {
   const workspace = mkdtempSync(join(tmpdir(), 'mlgym-eval-'));
@@ -31,6 +34,7 @@ export function evaluateOnHost(taskId: string, files: Record<string, string>, sp
         MLGYM_WORKSPACE: workspace,
         PYTHONPATH: join(repoRoot, 'docker', 'runtime'),
         PYTHONDONTWRITEBYTECODE: '1',
+        MLGYM_SANDBOX_UNISOLATED: '1',
         ...env,
       },
       encoding: 'utf8',

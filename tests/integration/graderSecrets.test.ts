@@ -13,13 +13,23 @@ import { runInput, startRun } from '../helpers/runs.js';
 describe("the test split's secrets stay out of the agent's reach", () => {
   const t = useTestTemporal();
 
-  it('an agent whose code reports what the grader holds during validate learns nothing of the test split', async () => {
+  it("an agent whose code reports what the grader holds during validate learns nothing of either split's secrets", async () => {
     const { split_secrets: secrets } = loadTask(taskFile('prisonersDilemma'), datasetsDir);
-    const testSeed = String(secrets.test.seed);
-    // The agent's strategy, run by the grader, reports its environment and every grader file holding the test seed.
+    const seeds = [String(secrets.validation.seed), String(secrets.test.seed)];
+    // The agent's strategy, run by the grader, reports its environment, the evaluator's environment and
+    // every file it can read in the grader's folders that holds either seed.
     const spy = [
-      'import os, subprocess',
-      `hits = subprocess.run(["grep", "-rl", "${testSeed}", "/grader"], capture_output=True, text=True).stdout.split()`,
+      'import os',
+      'hits = []',
+      'for top in ("/grader", "/srv", "/opt/mlgym", "/tmp", "/home", "/proc/%d" % os.getppid()):',
+      '    for folder, _, names in os.walk(top):',
+      '        for name in names:',
+      '            try:',
+      // The seeds as sums, so that the spy's own source (which the grader holds too) is no hit.
+      `                if any(s in open(os.path.join(folder, name), "rb").read(1 << 20) for s in (b"%d" % (${Number(seeds[0]) - 1} + 1), b"%d" % (${Number(seeds[1]) - 1} + 1))):`,
+      '                    hits.append(os.path.join(folder, name))',
+      '            except OSError:',
+      '                pass',
       'raise RuntimeError("env=" + os.environ.get("MLGYM_SECRETS", "") + " files=" + ",".join(hits))',
     ].join('\n');
     const replay = join(mkdtempSync(join(tmpdir(), 'mlgym-spy-')), 'spy.yaml');
@@ -29,10 +39,10 @@ describe("the test split's secrets stay out of the agent's reach", () => {
     const result = (await worker.runUntil(startRun(t.client, 'secrets', input).then((h) => h.result()))) as RunResult;
 
     const shown = (await new ArtifactStore().readJson<ObservationRecord>(input.runId, recordName.observation(1)))!.observation;
-    expect(shown).toContain(`env=${JSON.stringify(secrets.validation)} files=`);
-    expect(shown).not.toContain(testSeed);
-    // The test split did run (and failed the same way); its message is kept privately.
-    expect(result.attempts[0]!.error).not.toContain(testSeed);
+    expect(shown).toBe('Validation failed: importing strategy.py raised RuntimeError: env= files=');
+    for (const seed of seeds) expect(shown).not.toContain(seed);
+    // The test split did run (and failed the same way); its message, kept privately, holds nothing either.
+    expect(result.attempts[0]!.error).toBe('importing strategy.py raised RuntimeError: env= files=');
     expect(result.exitStatus).toBe('exit_forfeit');
   });
 });
