@@ -35,6 +35,12 @@ function expectScored(result: Evaluation, primary: string): Record<string, numbe
 const starter = (taskId: string, file: string) => readFileSync(join(tasksDir, taskId, file), 'utf8');
 const recorded = (taskId: string) => loadTask(taskFile(taskId), datasetsDir).baseline_scores[0]!;
 
+describe('prisonersDilemma evaluation', () => {
+  it('scores the starter strategy at its recorded baseline on the test split', () => {
+    expect(expectScored(evaluate('prisonersDilemma', { 'strategy.py': starter('prisonersDilemma', 'strategy.py') }, 'test'), 'Score')).toEqual(recorded('prisonersDilemma'));
+  });
+});
+
 describe('battleOfSexes evaluation', () => {
   const id = 'battleOfSexes';
   it('scores the starter strategy at its recorded baseline on the test split', () => {
@@ -51,9 +57,11 @@ describe('battleOfSexes evaluation', () => {
     const fake = 'print(\'{"Score": 2.0}\', flush=True)\n';
     expectRejected(evaluate(id, { 'strategy.py': `import sys\n${fake}sys.exit(0)\n` }), /importing strategy\.py raised SystemExit: 0/);
     expectRejected(evaluate(id, { 'strategy.py': `import sys\ndef row_strategy(history):\n    ${fake}    sys.exit(0)\n` }), /row_strategy raised SystemExit: 0/);
-    const hard = evaluate(id, { 'strategy.py': `import os\ndef row_strategy(history):\n    ${fake}    os._exit(0)\n` });
-    expect(hard.stdout).toBe('');
-    expect(parseEvaluation(hard.stdout, hard.stderr, hard.exitCode!, { primary_metric: 'Score' })).toEqual({ ok: false, error: 'the evaluation printed no JSON metrics' });
+    // The strategy runs in a process of its own: ending it is an evaluation error, never a result.
+    expectRejected(
+      evaluate(id, { 'strategy.py': `import os\ndef row_strategy(history):\n    ${fake}    os._exit(0)\n` }),
+      /^the process of strategy\.py exited \(status 0\) during call 1; row_strategy must return, not exit$/,
+    );
   });
   it('rejects NaN and other moves than 0 and 1', () => {
     expectRejected(evaluate(id, { 'strategy.py': 'def row_strategy(history):\n    return float("nan")\n' }), /must return 0 or 1, returned nan/);
@@ -119,13 +127,10 @@ describe('3SATTime evaluation', () => {
     const slow = heuristic('import time\ndef heuristic_fn(clauses, assignments, conflicts, history, level):\n    time.sleep(5)\n    return abs(clauses[0][0]), True\n');
     expectRejected(evaluate(id, slow, 'validation', { MLGYM_SAT_TIME_LIMIT_S: '1' }), /the solver ran for more than 1 s on the validation split; make heuristic_fn faster/);
   });
-  it('rejects wrong answers, however they come about', () => {
-    // heuristic.py can reach the grader's solver module; tampering with it yields wrong answers, which are caught.
-    const tamper = (result: string) =>
-      heuristic(`import solver\nsolver.Solver.solve = lambda self, clauses: ${result}\ndef heuristic_fn(*args):\n    return 1, True\n`);
-    expectRejected(evaluate(id, tamper('(False, None)')), /answers wrong in pass 0 \(instance 0: answered unsatisfiable, but it is satisfiable\); wrong answers make the submission invalid/);
-    expectRejected(evaluate(id, tamper('(True, {})')), /instance 0: the returned assignment does not satisfy every clause/);
-    expectRejected(evaluate(id, tamper('(float("nan"), None)')), /the solver returned nan instead of True or False/);
+  it("keeps the grader's solver and instance sets out of the heuristic's reach", () => {
+    // heuristic.py runs in a process of its own holding only heuristic.py: the solver, and so every answer, stays the grader's.
+    expectRejected(evaluate(id, heuristic('import solver\ndef heuristic_fn(*args):\n    return 1, True\n')), /^importing heuristic\.py raised ModuleNotFoundError: No module named 'solver'$/);
+    expectRejected(evaluate(id, heuristic('import instances\ndef heuristic_fn(*args):\n    return 1, True\n')), /^importing heuristic\.py raised ModuleNotFoundError: No module named 'instances'$/);
   });
 });
 
