@@ -2,6 +2,7 @@ import { bestAttempt, exitStatus, mlgymResults } from '../lib/run/score.js';
 import { recordName } from '../lib/run/records.js';
 import type { Attempt, ExitReason, RunResult, TaskRef } from '../lib/run/types.js';
 import { primaryMetricOf } from '../lib/scoring/direction.js';
+import { runBuilds } from '../lib/temporal/deployment.js';
 import { taskOrFail, type ActivityDeps } from './context.js';
 
 export interface ScoreInput extends TaskRef {
@@ -32,6 +33,8 @@ export function makeScore({ store }: ActivityDeps) {
       attempts: input.attempts,
       bestAttempt: bestAttempt(input.attempts, task.primary_metric, direction),
       submission: final?.metrics ? final : null,
+      // Recorded by each versioned worker as it executed the run's activities (this one included).
+      builds: await runBuilds(store, input.runId),
     };
     await store.writeJson(input.runId, recordName.result, result);
     await store.writeJson(input.runId, recordName.mlgymResults, mlgymResults(input.attempts, task.baseline_scores[0]));

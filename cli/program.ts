@@ -11,6 +11,7 @@ import { EXIT, exitCodeFor, printJson, say } from './output.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { addScheduleCommands } from './schedule.js';
+import { addDeploymentCommands } from './deployment.js';
 import { serverCommand, workerCommand } from './server.js';
 import { showCommand } from './show.js';
 import { tasksCommand } from './tasks.js';
@@ -103,6 +104,7 @@ export async function runCli(args: string[]): Promise<number> {
     .option('--runs <ids>', 'comma-separated run ids to report on (with or without an id)')
     .option('--traj <files>', 'comma-separated MLGym .traj files to include')
     .option('--title <text>', 'page title')
+    .option('--build <id>', 'only the runs that ran entirely on this build (scores and AUP of one version of the code)')
     .option('--json', 'print a summary as JSON on stdout')
     .action((id, o) => reportCommand(id, o));
   program.command('export <runId>').description("write a finished run as MLGym's <task>.traj, results.json and args.yaml").requiredOption('--out <dir>', 'output folder').option('--json', 'print JSON on stdout').action((id, o) => exportCommand(id, o));
@@ -127,9 +129,12 @@ export async function runCli(args: string[]): Promise<number> {
     .command('worker')
     .description('run a worker for the mlgym task queue (with --gpus, for the GPU queue)')
     .option('--gpus <ids>', "this host's GPUs for runs that need them, e.g. 0,1,2,3; the worker then polls the GPU queue")
+    .option('--deployment <name>', 'join this Worker Deployment, becoming current only if none is (default: mlgym, the task queue name, where a new build becomes current)')
+    .option('--build-id <id>', 'the build id of this code (default: a content hash of workflows/, activities/, lib/, docker/runtime/)')
     .action(async (o) => {
       exitCode = await workerCommand(o);
     });
+  addDeploymentCommands(program.command('deployment').description('Worker Deployment versions: list, set-current, ramp, drain, move a run (docs/versioning.md)'));
 
   try {
     await program.parseAsync(args, { from: 'user' });

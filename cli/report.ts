@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ArtifactStore } from '../lib/artifacts/store.js';
 import { benchmarkRuns } from '../lib/report/benchmark.js';
+import { buildCounts, onBuild } from '../lib/report/builds.js';
 import { buildReport } from '../lib/report/html/page.js';
 import { hasRun, readRunRecords } from '../lib/report/records.js';
 import { runFromRecords, type ReportRun, type RunHint } from '../lib/report/run.js';
@@ -18,6 +19,8 @@ export interface ReportOptions {
   runs?: string;
   traj?: string;
   title?: string;
+  /** Only the runs that ran entirely on this build (docs/versioning.md). */
+  build?: string;
   json?: boolean;
 }
 
@@ -35,9 +38,9 @@ function uiLink(workflowId: string): string {
 
 /** A run of ours; one without records (its workflow never ran) is shown with what `hint` says. */
 async function storeRun(store: ArtifactStore, runId: string, hint?: RunHint): Promise<ReportRun> {
-  const run = hasRun(store, runId)
-    ? runFromRecords(await readRunRecords(store, runId), store.runDir(runId), hint)
-    : runFromRecords({ runId, steps: [], attempts: [], calls: [] }, `no records in ${store.root}`, hint);
+  const run = (await hasRun(store, runId))
+    ? runFromRecords(await readRunRecords(store, runId), store.where(runId), hint)
+    : runFromRecords({ runId, steps: [], attempts: [], calls: [] }, `no records in ${store.location}`, hint);
   return { ...run, uiUrl: uiLink(runId) };
 }
 
@@ -45,7 +48,7 @@ async function benchmarkReportRuns(store: ArtifactStore, benchId: string): Promi
   const { client } = await connect();
   try {
     const bench = await benchmarkRuns(client, benchId);
-    if (!bench) throw new UsageError(`no run "${benchId}" in ${store.root} and no benchmark "${benchId}" on the Temporal server`);
+    if (!bench) throw new UsageError(`no run "${benchId}" in ${store.location} and no benchmark "${benchId}" on the Temporal server`);
     if (bench.status !== 'completed') say(`benchmark ${benchId} is ${bench.status}: reporting the ${bench.runs.length} run(s) started so far`);
     return Promise.all(bench.runs.map(({ runId, hint }) => storeRun(store, runId, hint)));
   } finally {
@@ -63,6 +66,27 @@ function withUniqueIds(runs: ReportRun[]): ReportRun[] {
   });
 }
 
+const describeBuilds = (runs: ReportRun[]) =>
+  Object.entries(buildCounts(runs))
+    .map(([build, n]) => `${build} (${n} run${n === 1 ? '' : 's'})`)
+    .join(', ');
+
+/**
+ * With `build`, the runs that ran entirely on it (runs moved between builds left out); without, all of them,
+ * with a warning when they ran on different builds: their scores and AUP would mix two versions of the code.
+ */
+function restrictToBuild(runs: ReportRun[], build: string | undefined): ReportRun[] {
+  if (build === undefined) {
+    const builds = Object.keys(buildCounts(runs));
+    if (builds.length > 1) say(`warning: these runs ran on ${builds.length} different builds: ${describeBuilds(runs)}; restrict the report to one with --build <id>`);
+    return runs;
+  }
+  const { kept, excluded } = onBuild(runs, build);
+  if (!kept.length) throw new UsageError(`no run here ran entirely on build "${build}"; builds: ${describeBuilds(runs) || 'none'}`);
+  if (excluded.length) say(`left out ${excluded.length} run(s) not entirely on build ${build}: ${describeBuilds(excluded)}`);
+  return kept;
+}
+
 /**
  * `mlgym report <runId|benchId> --out <file.html>`, also over `--runs <ids>` and MLGym `--traj <files>`:
  * one self-contained HTML page with profiles, AUP, scores, cost, exits, actions and every trajectory.
@@ -77,7 +101,7 @@ export async function reportCommand(id: string | undefined, opts: ReportOptions)
   const runs: ReportRun[] = [];
   const links: { label: string; url: string }[] = [];
   let kind: 'run' | 'benchmark' | 'runs' = 'runs';
-  if (id !== undefined && hasRun(store, id)) {
+  if (id !== undefined && (await hasRun(store, id))) {
     runs.push(await storeRun(store, id));
     kind = 'run';
   } else if (id !== undefined) {
@@ -86,13 +110,13 @@ export async function reportCommand(id: string | undefined, opts: ReportOptions)
     kind = 'benchmark';
   }
   for (const runId of runIds) {
-    if (!hasRun(store, runId)) throw new UsageError(`no run "${runId}" in ${store.root}`);
+    if (!(await hasRun(store, runId))) throw new UsageError(`no run "${runId}" in ${store.location}`);
     runs.push(await storeRun(store, runId));
   }
   for (const file of trajFiles) runs.push(runFromTraj(file));
   if (runs.length > 1 && kind === 'run') kind = 'runs';
 
-  const all = withUniqueIds(runs);
+  const all = withUniqueIds(restrictToBuild(runs, opts.build));
   const title = opts.title ?? (kind === 'benchmark' ? `Benchmark ${id}` : all.length === 1 ? `Run ${all[0]!.id}` : `${all.length} runs`);
   const { html, summary } = buildReport({ title, links, runs: all, generatedAt: new Date() });
   const out = resolve(opts.out);
@@ -103,7 +127,7 @@ export async function reportCommand(id: string | undefined, opts: ReportOptions)
   const aup = profiles && all.length > 1 ? { tauMax: profiles.tauMax, bestAttempt: profiles.bestAttempt.aup, bestSubmission: profiles.bestSubmission.aup } : null;
   if (opts.json) {
     const ranks = aup && { bestAttempt: profiles!.bestAttempt.ranks, bestSubmission: profiles!.bestSubmission.ranks };
-    return printJson({ out, kind, runs: all.map((r) => r.id), tasks: summary.tasks, models: summary.models, unscored: summary.unscored, aup, ranks });
+    return printJson({ out, kind, runs: all.map((r) => r.id), tasks: summary.tasks, models: summary.models, unscored: summary.unscored, aup, ranks, builds: summary.builds });
   }
   say(`wrote ${out}: ${all.length} run(s), ${summary.tasks.length} task(s), ${summary.models.length} model(s)`);
   if (aup) sayAupVariants(aup);

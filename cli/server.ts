@@ -2,10 +2,11 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { mlgymHome } from '../lib/home.js';
 import { devServerArgs, portAnswers, DEFAULT_PORT, temporalCli } from '../lib/temporal/server.js';
-import { GPU_TASK_QUEUE, TASK_QUEUE } from '../lib/temporal/client.js';
+import { GPU_TASK_QUEUE, hostTaskQueue, TASK_QUEUE } from '../lib/temporal/client.js';
 import { hostGpus } from '../lib/sandbox/gpus.js';
 import { ensureServer } from '../lib/temporal/server.js';
 import { startWorker } from './worker.js';
+import { workerVersionLine, workerVersionOptions } from './deployment.js';
 import { say, UsageError } from './output.js';
 
 /** `mlgym server`: the embedded dev server in the foreground. */
@@ -20,9 +21,11 @@ export async function serverCommand(): Promise<number> {
 
 /**
  * `mlgym worker [--gpus 0,1]`: poll the mlgym task queue, or with GPUs, the GPU queue, allotting
- * those GPUs to its runs without overlap.
+ * those GPUs to its runs without overlap; and the queue of this host (`<queue>@<MLGYM_HOST_ID or hostname>`),
+ * where the container activities of the runs it provisioned come (docs/deploy.md).
  */
-export async function workerCommand(opts: { gpus?: string } = {}): Promise<number> {
+export async function workerCommand(opts: { gpus?: string; deployment?: string; buildId?: string } = {}): Promise<number> {
+  workerVersionOptions(opts); // --deployment, --build-id: the Worker Deployment version it joins (docs/versioning.md)
   if (opts.gpus !== undefined) {
     process.env.MLGYM_GPUS = opts.gpus;
     if (!hostGpus().length) throw new UsageError(`--gpus expects GPU ids such as 0,1 (as nvidia-smi numbers them), got "${opts.gpus}"`);
@@ -30,7 +33,8 @@ export async function workerCommand(opts: { gpus?: string } = {}): Promise<numbe
   const taskQueue = opts.gpus !== undefined ? GPU_TASK_QUEUE : TASK_QUEUE;
   const server = await ensureServer();
   const worker = await startWorker(server.address, taskQueue);
-  say(`worker polling ${taskQueue} on ${server.address}${opts.gpus !== undefined ? ` with GPUs ${hostGpus().join(', ')}` : ''}; Ctrl-C to stop`);
+  say(await workerVersionLine(server.address));
+  say(`worker polling ${taskQueue} and its host's queue ${hostTaskQueue(taskQueue)} on ${server.address}${opts.gpus !== undefined ? ` with GPUs ${hostGpus().join(', ')}` : ''}; Ctrl-C to stop`);
   await worker.run();
   return 0;
 }

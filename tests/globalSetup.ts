@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import Docker from 'dockerode';
+import { contentBuildId } from '../lib/temporal/deployment.js';
 import { devServerArgs, portAnswers, temporalCli } from '../lib/temporal/server.js';
 import { startS3Server, versitygwBinary } from './helpers/s3.js';
 
@@ -20,6 +21,8 @@ export async function setup(): Promise<void> {
     throw new Error(`the tests need a Docker engine (run \`npm run setup\`): ${err.message}`);
   });
   process.env.MLGYM_TEMPORAL_CLI = temporalCli();
+  // One build for every worker of the suite, even one spawned after the code was edited mid-run.
+  process.env.MLGYM_BUILD_ID ??= contentBuildId();
   const versitygw = versitygwBinary(); // built by set-up under the real MLGYM_HOME, before the suite's replaces it
   home = mkdtempSync(join(tmpdir(), 'mlgym-test-'));
   process.env.MLGYM_HOME = home;

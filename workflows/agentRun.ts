@@ -7,9 +7,11 @@ import {
   ContinueAsNew,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  setWorkflowOptions,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -24,20 +26,31 @@ import { GymSession, isExternal } from './gym.js';
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: ['ConfigError'] };
 
 /**
- * The run's activities. Every one heartbeats, so a dead worker's activity is retried elsewhere within
- * the heartbeat timeout; the start-to-close timeouts only bound a hung attempt.
+ * Routing of container activities to the host holding the container (ProvisionResult.hostQueue). A patch, so
+ * runs recorded before it replay without it (they route nothing); once taken, the queue is kept in the run's state.
  */
-function activitiesFor(input: RunInput) {
+const HOST_QUEUES = 'host-task-queues';
+
+/**
+ * The run's activities. Every one heartbeats, so a dead worker's activity is retried elsewhere within
+ * the heartbeat timeout; the start-to-close timeouts only bound a hung attempt. With `hostQueue`, the
+ * container activities (tool exec, validate, submit, snapshot, teardown) go to that host's queue; the
+ * others (provision, agent turns, score) to the run's shared queue.
+ */
+function activitiesFor(input: RunInput, hostQueue?: string) {
   const heartbeatTimeout = `${heartbeatTimeoutS(input)}s`;
   const options = (startToCloseTimeout: string, maximumAttempts?: number) => ({ startToCloseTimeout, heartbeatTimeout, retry: { ...retry, maximumAttempts } });
-  const { provision, snapshot } = proxyActivities<Activities>(options('1h', 10));
+  const onHost = <T extends object>(opts: T): T => (hostQueue ? { ...opts, taskQueue: hostQueue } : opts);
+  const { provision } = proxyActivities<Activities>(options('1h', 10));
+  const { snapshot } = proxyActivities<Activities>(onHost(options('1h', 10)));
   const { agentTurn } = proxyActivities<Activities>(options('15m', 20));
-  const { validate, submit } = proxyActivities<Activities>(options('2h', 10));
-  const { score, teardown } = proxyActivities<Activities>(options('5m', 10));
+  const { validate, submit } = proxyActivities<Activities>(onHost(options('2h', 10)));
+  const { score } = proxyActivities<Activities>(options('5m', 10));
+  const { teardown } = proxyActivities<Activities>(onHost(options('5m', 10)));
   /** Waits as long as the host's GPUs are taken by other runs. */
   const { reserveGpus } = proxyActivities<Activities>({ startToCloseTimeout: '1m', heartbeatTimeout, retry: { ...retry, maximumInterval: '30s', nonRetryableErrorTypes: ['GpuConfigError'] } });
   /** Commands run until their own timeout; the summary shows the command in the Web UI. */
-  const toolExec = (command: string) => proxyActivities<Activities>({ ...options('26h'), summary: command.split('\n')[0]!.slice(0, 120) }).toolExec;
+  const toolExec = (command: string) => proxyActivities<Activities>(onHost({ ...options('26h'), summary: command.split('\n')[0]!.slice(0, 120) })).toolExec;
   return { reserveGpus, provision, snapshot, agentTurn, validate, submit, score, teardown, toolExec };
 }
 
@@ -47,16 +60,19 @@ const SNAPSHOT_EVERY = 10;
 export async function agentRun(input: RunInput): Promise<RunResult> {
   const { runId, model } = input;
   const task = taskRef(input);
-  const { reserveGpus, provision, snapshot, submit, score, teardown } = activitiesFor(input);
+  const { reserveGpus, provision, score } = activitiesFor(input);
   const state: RunState = input.state ?? newState(input);
+  /** The container activities, on the host holding the container once provisioning named it. */
+  const onHost = () => activitiesFor(input, state.hostQueue);
   listenForControls(input, state);
   // `external` runs only: the client's actions arrive as `step` updates (workflows/gym.ts).
   const gym = isExternal(input) ? new GymSession(input, state, () => report(input, state)) : undefined;
   gym?.listen();
   if (!input.state) {
     if (input.gpus) await reserveGpus({ runId, count: input.gpus });
-    const { image, primaryMetric, direction } = await provision({ runId, ...task, model });
+    const { image, primaryMetric, direction, hostQueue } = await provision({ runId, ...task, model });
     Object.assign(state, { image, primaryMetric, direction });
+    if (hostQueue && patched(HOST_QUEUES)) state.hostQueue = hostQueue;
   }
   const stepsAtStart = state.step;
 
@@ -68,7 +84,7 @@ export async function agentRun(input: RunInput): Promise<RunResult> {
       else if (state.step >= input.maxSteps) endedBy = 'max_steps';
       if (endedBy) break;
       if (state.step - stepsAtStart >= input.continueEvery || workflowInfo().continueAsNewSuggested) {
-        await snapshot({ runId, step: state.step });
+        await onHost().snapshot({ runId, step: state.step });
         gym?.handOff();
         await condition(allHandlersFinished);
         await continueAsNew<typeof agentRun>({ ...input, state });
@@ -76,7 +92,7 @@ export async function agentRun(input: RunInput): Promise<RunResult> {
       if (gym && !(await gym.awaitAction())) continue; // cancelled (by an operator or idleness) while waiting
       endedBy = await takeStep(input, state, gym);
       state.step++;
-      if (state.step % SNAPSHOT_EVERY === 0) await snapshot({ runId, step: state.step });
+      if (state.step % SNAPSHOT_EVERY === 0) await onHost().snapshot({ runId, step: state.step });
       report(input, state);
       if (gym) await gym.afterStep(endedBy);
     }
@@ -84,10 +100,10 @@ export async function agentRun(input: RunInput): Promise<RunResult> {
 
     if (endedBy !== 'submit' && endedBy !== 'exit_forfeit') {
       // Autosubmit: evaluate the workspace as it is.
-      recordAttempt(state, await submit({ runId, ...task, step: state.step, image: state.image }));
+      recordAttempt(state, await onHost().submit({ runId, ...task, step: state.step, image: state.image }));
     }
     const result = await score({ runId, ...task, model, steps: state.step, costUsd: state.costUsd, attempts: state.attempts, endedBy });
-    await teardown({ runId, keep: input.keep });
+    await onHost().teardown({ runId, keep: input.keep });
     upsertSearchAttributes([{ key: MlgymStatus, value: result.status }]);
     setCurrentDetails(`**${result.exitStatus}** after ${result.steps} steps, $${result.costUsd.toFixed(4)}`);
     const gymFinal = gym?.finish(result, endedBy, state.primaryMetric);
@@ -96,11 +112,19 @@ export async function agentRun(input: RunInput): Promise<RunResult> {
   } catch (err) {
     if (err instanceof ContinueAsNew) throw err; // the run goes on in the next execution
     // Cancelled or failed for good: still release the container and volume (unless kept).
-    await CancellationScope.nonCancellable(() => teardown({ runId, keep: input.keep }));
+    await CancellationScope.nonCancellable(() => onHost().teardown({ runId, keep: input.keep }));
     upsertSearchAttributes([{ key: MlgymStatus, value: isCancellation(err) ? 'cancelled' : 'failed' }]);
     throw err;
   }
 }
+
+/**
+ * A run finishes on the build that started it (Worker Deployment Versioning, docs/versioning.md); only an
+ * operator moves it (`mlgym deployment move`). Declared to versioned workers only: an unversioned one (the
+ * workflow tests' time-skipping server, MLGYM_VERSIONING=off) must not send a versioning behaviour.
+ */
+export const pinnedWhenVersioned = () => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'PINNED' as const } : {});
+setWorkflowOptions(pinnedWhenVersioned, agentRun);
 
 /** The task and how this run uses it, for every activity that loads the task. */
 function taskRef({ taskId, taskFile, data, gpus }: RunInput): TaskRef {
@@ -116,7 +140,7 @@ function newState(input: RunInput): RunState {
 async function takeStep(input: RunInput, state: RunState, gym?: GymSession): Promise<ExitReason | 'submit' | undefined> {
   const { runId, model } = input;
   const task = taskRef(input);
-  const { agentTurn, validate, submit, toolExec } = activitiesFor(input);
+  const { agentTurn, validate, submit, toolExec } = activitiesFor(input, state.hostQueue);
   const step = state.step;
   const hints = state.hints.splice(0);
   let turn: TurnResult;

@@ -1,4 +1,4 @@
-import { executeChild, isCancellation, proxyActivities, rootCause, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { executeChild, isCancellation, proxyActivities, rootCause, setWorkflowOptions, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { benchJobs, benchRun, benchRunId, failedRun } from '../lib/bench/jobs.js';
 import { BudgetPool } from '../lib/bench/budget.js';
@@ -7,7 +7,7 @@ import type { BenchJob, BenchmarkResult, BenchRun, BenchSpec, Comparison } from 
 import { runStartOptions } from '../lib/run/start.js';
 import type { RunInput } from '../lib/run/types.js';
 import { MlgymBenchId, MlgymRegression, MlgymSuite } from '../lib/temporal/searchAttributes.js';
-import { agentRun } from './agentRun.js';
+import { agentRun, pinnedWhenVersioned } from './agentRun.js';
 
 const { finishedRun, scoreBenchmark, compareWithPrevious } = proxyActivities<Activities>({
   startToCloseTimeout: '5m',
@@ -33,6 +33,9 @@ export async function benchmark(spec: BenchSpec): Promise<BenchmarkResult> {
   upsertSearchAttributes([{ key: MlgymRegression, value: comparison.regressions.length > 0 }]);
   return { benchId, suite: spec.suite ?? null, ...scores, ...comparison };
 }
+
+/** A benchmark and every child run it starts stay on the build that started the benchmark (children inherit a pinned parent's version). */
+setWorkflowOptions(pinnedWhenVersioned, benchmark);
 
 /**
  * One run under its stable id: the result of an earlier execution when it completed, else a child agentRun

@@ -38,9 +38,12 @@ export async function exportRun(store: ArtifactStore, runId: string, outDir: str
   const facts = taskFacts(result.task);
   const stateBefore = await shellStates(store, runId, records.steps.map((s) => s.step));
   const submissionPath = facts?.artifact ? `${WORKSPACE}/${facts.artifact}` : WORKSPACE;
-  const traj = trajFromRecords(records, { stateBefore, submissionPath });
-  const results = records.mlgymResults ?? mlgymResults(records.attempts, facts?.baseline);
-  const args = { agent: { model: { model_name: result.model } }, environment: { task_config_path: relative(repoRoot, taskFile(result.task)) }, run_id: runId };
+  // The builds that ran it (docs/versioning.md) go into all three files; MLGym's readers ignore the extra key.
+  const builds = result.builds?.length ? { builds: result.builds } : records.builds?.length ? { builds: records.builds } : {};
+  const made = trajFromRecords(records, { stateBefore, submissionPath });
+  const traj = { ...made, info: { ...made.info, ...builds } };
+  const results = { ...(records.mlgymResults ?? mlgymResults(records.attempts, facts?.baseline)), ...builds };
+  const args = { agent: { model: { model_name: result.model } }, environment: { task_config_path: relative(repoRoot, taskFile(result.task)) }, run_id: runId, ...builds };
 
   await mkdir(outDir, { recursive: true });
   const files = { traj: join(outDir, `${result.task}.traj`), results: join(outDir, 'results.json'), args: join(outDir, 'args.yaml') };

@@ -47,6 +47,8 @@ export interface ReportRun {
   source: string;
   /** Why the run has no records (its workflow failed to start or run). */
   error?: string;
+  /** The builds that ran it (RunResult.builds, or the records of a run still going); absent when unrecorded. */
+  builds?: string[];
 }
 
 /** What is known of a run apart from its records: from a benchmark's result. */
@@ -72,6 +74,8 @@ export function runFromRecords(records: RunRecords, source: string, hint: RunHin
     return attempt ? { ...s, attempt } : s;
   });
   const spend = totalSpend(records.calls);
+  // The result's list once scored; before, what the workers recorded so far (none recorded: unknown).
+  const builds = result?.builds ?? (records.builds?.length ? records.builds : undefined);
   return {
     id: records.runId,
     origin: 'store',
@@ -89,5 +93,6 @@ export function runFromRecords(records: RunRecords, source: string, hint: RunHin
     baseline: primaryMetric === undefined ? undefined : baselineMetrics?.[primaryMetric],
     source,
     ...(hint.error ? { error: hint.error } : {}),
+    ...(builds ? { builds } : {}),
   };
 }

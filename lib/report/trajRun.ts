@@ -34,6 +34,21 @@ function modelOf(dir: string, task: string): string {
   return parts.length > 2 && parts[1] === task ? parts[0]! : basename(dir);
 }
 
+/** The builds that ran an exported run (`info.builds` of the .traj, else `builds` in args.yaml); undefined for MLGym's own runs. */
+function buildsOf(info: Record<string, unknown>, dir: string): string[] | undefined {
+  const valid = (value: unknown) => (Array.isArray(value) && value.every((b) => typeof b === 'string') ? (value as string[]) : undefined);
+  const fromTraj = valid(info.builds);
+  if (fromTraj) return fromTraj;
+  const argsFile = join(dir, 'args.yaml');
+  if (!existsSync(argsFile)) return undefined;
+  try {
+    return valid((parseYaml(readFileSync(argsFile, 'utf8')) as { builds?: unknown } | null)?.builds);
+  } catch (err) {
+    if (err instanceof YAMLParseError) return undefined;
+    throw err;
+  }
+}
+
 /**
  * MLGym's score list holds the metrics of each validate that produced a score and, last, of the submission
  * when the run ended with one: put them back on the steps that produced them.
@@ -64,6 +79,7 @@ export function runFromTraj(file: string): ReportRun {
   const facts = taskFacts(task);
   const primaryMetric = facts?.primaryMetric;
   const stats = traj.info.model_stats;
+  const builds = buildsOf(traj.info, dir);
   return {
     id: toId(`${basename(dir)}.${task}`),
     origin: 'traj',
@@ -80,5 +96,6 @@ export function runFromTraj(file: string): ReportRun {
     direction: facts?.direction,
     baseline: primaryMetric === undefined ? undefined : (results?.baseline[primaryMetric] ?? facts?.baseline?.[primaryMetric]),
     source: resolve(file),
+    ...(builds ? { builds } : {}),
   };
 }

@@ -54,6 +54,8 @@ export interface RunState {
   cancel?: CancelMode;
   /** `external` runs: the Gym protocol's state (lib/gym/types.ts). */
   gym?: GymRunState;
+  /** The task queue of the host holding the run's container (ProvisionResult.hostQueue); unset: the run's own queue. */
+  hostQueue?: string;
 }
 
 export type CancelMode = 'autosubmit' | 'forfeit';
@@ -80,6 +82,11 @@ export interface ProvisionResult {
   image: string;
   primaryMetric: string;
   direction: 'max' | 'min';
+  /**
+   * The task queue of the host whose Docker engine holds the container (`<queue>@<hostId>`): the run's container
+   * activities go there. Absent in results of provisions from before host queues.
+   */
+  hostQueue?: string;
 }
 
 /** Exit reasons that end a run without the agent's `submit` (MLGym's names). */
@@ -132,6 +139,11 @@ export interface RunResult {
   attempts: Attempt[];
   bestAttempt: Attempt | null;
   submission: Attempt | null;
+  /**
+   * The builds (Worker Deployment build ids, sorted) whose workers executed the run's activities: one for a run
+   * that stayed pinned, more for one moved to new code; [] for unversioned workers; absent in older results.
+   */
+  builds?: string[];
   /** `external` runs: the observation that ended the episode, for a client that attaches after the end. */
   gym?: GymObservation;
 }

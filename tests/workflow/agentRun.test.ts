@@ -31,7 +31,7 @@ const grade = (kind: 'validate' | 'submit') => async ({ step }: { step: number }
 
 const t = useWorkflowTestEnv(() => ({
   reserveGpus: async () => [],
-  provision: async () => ({ containerId: 'container', image: 'mlgym-task:stub', primaryMetric: 'Score', direction: 'max' }),
+  provision: async () => ({ containerId: 'container', image: 'mlgym-task:stub', primaryMetric: 'Score', direction: 'max', hostQueue: t.taskQueue }),
   snapshot: async () => ({ bytes: 1 }),
   agentTurn: scripted([]),
   toolExec: async () => ({ exitCode: 0, timedOut: false, outputChars: 10 }),

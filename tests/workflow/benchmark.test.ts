@@ -48,7 +48,7 @@ const t = useWorkflowTestEnv(() => ({
     world.maxInFlight = Math.max(world.maxInFlight, world.inFlight);
     // Hold each run until the limit is reached, so the test sees whether more than `limit` can start.
     await until(() => world.inFlight >= world.limit || world.provisioned === world.newRuns);
-    return { containerId: 'container', image: 'mlgym-task:stub', primaryMetric: 'Score', direction: 'max' };
+    return { containerId: 'container', image: 'mlgym-task:stub', primaryMetric: 'Score', direction: 'max', hostQueue: t.taskQueue };
   },
   snapshot: async () => ({ bytes: 1 }),
   agentTurn: async ({ runId, step }) => {

@@ -15,7 +15,14 @@ export interface ReportPage {
 
 function header(page: ReportPage, summary: ReportSummary, sections: [string, string][]): Markup {
   const counts = `${page.runs.length} run${page.runs.length === 1 ? '' : 's'} · ${summary.tasks.length} task(s) · ${summary.models.length} model(s) · generated ${page.generatedAt.toISOString()}`;
-  return html`<header><h1>${page.title}</h1><p class="meta">${counts}${page.links.map((l) => html` · <a href="${l.url}" target="_blank" rel="noopener">${l.label}</a>`)}</p>
+  const builds = Object.entries(summary.builds);
+  const buildNote =
+    builds.length > 1
+      ? html`<p class="meta warning">These runs ran on ${builds.length} builds of the code: ${builds.map(([b, n]) => `${b} (${n})`).join(', ')}. Scores and AUP mix them; <code>mlgym report --build &lt;id&gt;</code> restricts the report to one.</p>`
+      : builds.length === 1 && builds[0]![0] !== 'unrecorded'
+        ? html`<p class="meta">build ${builds[0]![0]}</p>`
+        : '';
+  return html`<header><h1>${page.title}</h1><p class="meta">${counts}${page.links.map((l) => html` · <a href="${l.url}" target="_blank" rel="noopener">${l.label}</a>`)}</p>${buildNote}
 <nav>${sections.map(([id, label]) => html`<a href="#${id}">${label}</a>`)}</nav></header>`;
 }
 
