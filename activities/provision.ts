@@ -1,8 +1,14 @@
+import { activityInfo, ApplicationFailure } from '@temporalio/activity';
 import { ensureTaskImage } from '../lib/sandbox/images.js';
-import { ensureAgentContainer, fillWorkspace, startExistingAgentContainer } from '../lib/sandbox/container.js';
-import { archiveWorkspace, restoreWorkspace } from '../lib/sandbox/snapshot.js';
+import { ensureAgentContainer, fillTaskData, fillWorkspace, startExistingAgentContainer, volumeName } from '../lib/sandbox/container.js';
+import { DiskQuotaError } from '../lib/sandbox/quota.js';
+import { restoreSnapshot, restoreWorkspace, takeSnapshot } from '../lib/sandbox/snapshot.js';
+import { latestManifest, type SnapshotStats } from '../lib/snapshots/manifest.js';
+import { snapshotStore } from '../lib/snapshots/store.js';
 import type { ArtifactStore } from '../lib/artifacts/store.js';
+import type { LoadedTask } from '../lib/config/load.js';
 import { recordName } from '../lib/run/records.js';
+import { hostQueueOf } from '../lib/temporal/client.js';
 import type { ProvisionResult, TaskRef } from '../lib/run/types.js';
 import { primaryMetricOf } from '../lib/scoring/direction.js';
 import { dataOrFail, gpusOrFail, taskOrFail, type ActivityDeps } from './context.js';
@@ -13,11 +19,13 @@ export interface ProvisionInput extends TaskRef {
   model: string;
 }
 
-const SNAPSHOT = 'snapshots/workspace.tar';
+/** A whole-workspace tar: the snapshot format before manifests; restored if a run has nothing newer. */
+const LEGACY_SNAPSHOT = 'snapshots/workspace.tar';
 
 /**
  * The run's container, whatever happened to it: running → as is; stopped → started; gone → created
- * again, its workspace restored from the latest snapshot (or filled fresh if there is none).
+ * again on the run's disk (its files are still there); disk gone too → the workspace restored from
+ * the latest snapshot (or filled fresh if there is none).
  */
 export async function ensureRunContainer(store: ArtifactStore, input: ProvisionInput): Promise<ProvisionResult> {
   const { runId, model } = input;
@@ -25,15 +33,40 @@ export async function ensureRunContainer(store: ArtifactStore, input: ProvisionI
   dataOrFail(task);
   const image = await ensureTaskImage(task, (line) => void store.log(runId, `[build] ${line}`));
   const gpuIds = await gpusOrFail(runId, task.resources.gpus);
-  const container = await ensureAgentContainer({ runId, image, task, model, gpuIds });
+  const container = await quotaOrFail(() => ensureAgentContainer({ runId, image, task, model, gpuIds }));
   if (container.freshVolume) {
-    const snapshot = await store.readBuffer(runId, SNAPSHOT);
-    if (snapshot) await restoreWorkspace(container.id, snapshot);
-    else await fillWorkspace(container.id, task);
-    await store.log(runId, `${snapshot ? 'restored' : 'provisioned'} container ${container.name} from ${image}`);
+    const how = await restoreOrFill(store, runId, container.id, task);
+    await store.log(runId, `${how} container ${container.name} from ${image}`);
   }
   const { name: primaryMetric, direction } = primaryMetricOf(task);
   return { containerId: container.id, image, primaryMetric, direction };
+}
+
+/** Fill a new, empty workspace: from the run's latest snapshot (plus the task's data), else from the task. */
+async function restoreOrFill(store: ArtifactStore, runId: string, containerId: string, task: LoadedTask): Promise<string> {
+  const manifest = await latestManifest(snapshotStore(store), runId);
+  if (manifest) {
+    await fillTaskData(containerId, task);
+    const via = await restoreSnapshot(snapshotStore(store), containerId, manifest, volumeName(runId));
+    return `restored the snapshot of step ${manifest.step} (${manifest.stats.files} files, ${manifest.stats.fileBytes} bytes, ${via === 'host' ? 'written on the host' : 'as an archive'}) into`;
+  }
+  const legacy = await snapshotStore(store).getStream(`runs/${runId}/${LEGACY_SNAPSHOT}`);
+  if (legacy) {
+    await restoreWorkspace(containerId, legacy);
+    return 'restored (whole-workspace archive)';
+  }
+  await fillWorkspace(containerId, task);
+  return 'provisioned';
+}
+
+/** A host that cannot make quota disks at all (no root, no losetup) fails the run with the reason; other failures are retried. */
+async function quotaOrFail<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof DiskQuotaError && err.permanent) throw ApplicationFailure.nonRetryable(err.message, 'ConfigError');
+    throw err;
+  }
 }
 
 /** The container id for a command: the fast path finds it by label; a lost container is re-provisioned. */
@@ -41,9 +74,14 @@ export async function runContainer(store: ArtifactStore, input: ProvisionInput):
   return (await startExistingAgentContainer(input.runId)) ?? (await ensureRunContainer(store, input)).containerId;
 }
 
+/**
+ * Provision the run's container on this worker's host, and name the host's task queue: the run's container
+ * activities go there. Provision itself runs on the shared queue (any host; a host that finds no container of
+ * the run makes one, restoring the latest snapshot from the shared artifact store).
+ */
 export function makeProvision({ store }: ActivityDeps) {
   return async function provision(input: ProvisionInput): Promise<ProvisionResult> {
-    const result = await withHeartbeat(() => ensureRunContainer(store, input));
+    const result = { ...(await withHeartbeat(() => ensureRunContainer(store, input))), hostQueue: hostQueueOf(activityInfo().taskQueue) };
     await store.writeJson(input.runId, recordName.provision, result);
     return result;
   };
@@ -64,14 +102,20 @@ export interface SnapshotInput {
   step: number;
 }
 
-/** Save the workspace to the artifact store, so a lost container or host costs nothing but time. */
+/**
+ * Save the workspace to the artifact store, so a lost container or host costs nothing but time:
+ * incremental (only new and changed files are read, only chunks the store lacks are written) and
+ * streamed (lib/sandbox/snapshot.ts). `bytes` is what this snapshot wrote.
+ */
 export function makeSnapshot({ store }: ActivityDeps) {
-  return async function snapshot({ runId, step }: SnapshotInput): Promise<{ bytes: number }> {
-    const container = await startExistingAgentContainer(runId);
-    if (!container) return { bytes: 0 };
-    const archive = await withHeartbeat(() => archiveWorkspace(container));
-    await store.write(runId, SNAPSHOT, archive);
-    await store.writeJson(runId, 'snapshots/latest.json', { step, bytes: archive.length });
-    return { bytes: archive.length };
+  return async function snapshot({ runId, step }: SnapshotInput): Promise<{ bytes: number } & Partial<SnapshotStats>> {
+    const stats = await withHeartbeat(() => takeSnapshot(snapshotStore(store), runId, step));
+    if (!stats) return { bytes: 0 };
+    await store.log(
+      runId,
+      `snapshot of step ${step}: ${stats.files} files, ${stats.fileBytes} bytes; read ${stats.readFiles} files (${stats.readBytes} bytes), ` +
+        `wrote ${stats.newChunks} new chunks (${stats.newBytes} bytes) in ${Math.round(stats.ms)} ms`,
+    );
+    return { ...stats, bytes: stats.newBytes + stats.manifestBytes };
   };
 }

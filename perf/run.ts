@@ -1,4 +1,5 @@
 // `npm run bench`: measures the durable path on the embedded defaults and writes perf/results/.
+import { appendFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { measureConcurrency } from './concurrency.js';
@@ -10,6 +11,7 @@ import { measureRecovery } from './recovery.js';
 import { renderMarkdown, writeResults, type BenchResults } from './report.js';
 import { round } from './stats.js';
 import { startBenchWorker } from './worker.js';
+import { measureWorkspace, WORKSPACE_TARGETS, workspaceSection, type WorkspaceResult } from './workspace.js';
 
 const OVERHEAD = { runs: 5, steps: 30 };
 const PROVISION_TRIES = 3;
@@ -17,9 +19,11 @@ const CONCURRENCY = { levels: [1, 4, 16, 32], steps: 10 };
 const RECOVERY = { heartbeatTimeoutS: 5, kills: 3 };
 const HISTORY = { steps: 120, continueEvery: 50 };
 const TARGETS = { maxDurableVsExec: 2, concurrentRuns: 32, maxWorkerMbPerRun: 20, resumeSlackS: 5 };
+/** 4 × 1 GiB + 1024 × 1 MiB = 5 GiB of random data; then 10 MB changed. */
+const WORKSPACE = { bigFiles: 4, smallFiles: 1024, changeMb: 10 };
 
 /** `--only overhead,history`: measure only these sections (a partial run does not replace latest.md). */
-const SECTIONS = ['provisioning', 'overhead', 'history', 'concurrency', 'recovery'] as const;
+const SECTIONS = ['provisioning', 'overhead', 'history', 'concurrency', 'recovery', 'workspace'] as const;
 type Section = (typeof SECTIONS)[number];
 const onlyArg = process.argv.indexOf('--only');
 const only = onlyArg >= 0 ? (process.argv[onlyArg + 1] ?? '').split(',').filter(Boolean) : [...SECTIONS];
@@ -58,7 +62,9 @@ try {
   if (concurrency) progress('concurrency');
   const kills = wanted('recovery') ? await measureRecovery(env, RECOVERY.heartbeatTimeoutS, RECOVERY.kills) : undefined;
   if (kills) progress('recovery');
-  const results: BenchResults = {
+  const workspace: WorkspaceResult | undefined = wanted('workspace') ? await measureWorkspace(env, WORKSPACE) : undefined;
+  if (workspace) progress('workspace');
+  const results: BenchResults & { workspace?: WorkspaceResult & { targets: typeof WORKSPACE_TARGETS } } = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version, loadavg: load },
     targets: TARGETS,
@@ -67,10 +73,14 @@ try {
     concurrency,
     recovery: kills && { heartbeatTimeoutS: RECOVERY.heartbeatTimeoutS, kills },
     history,
+    ...(workspace ? { workspace: { ...workspace, targets: WORKSPACE_TARGETS } } : {}),
     elapsedS: (performance.now() - started) / 1000,
   };
   const files = writeResults(results, fileURLToPath(new URL('./results/', import.meta.url)), partial);
-  process.stdout.write(renderMarkdown(results));
+  // perf/report.ts renders sections 1-5; the workspace section is appended to what it wrote.
+  const extra = workspace ? `\n${workspaceSection(workspace)}\n` : '';
+  for (const file of files.filter((f) => f.endsWith('.md'))) appendFileSync(file, extra);
+  process.stdout.write(renderMarkdown(results) + extra);
   console.error(`[bench] wrote ${files.join(', ')}`);
 } finally {
   await env.close();

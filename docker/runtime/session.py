@@ -29,6 +29,7 @@ stream to, so a command costs no `docker exec` and no interpreter start-up. It h
 own, and it exits when its stdin closes (the worker died or dropped the stream) while the commands it
 started keep running; `run` answers every request it read before it exits.
 """
+import errno
 import json
 import math
 import os
@@ -79,20 +80,41 @@ def read_json(path):
     return value if isinstance(value, dict) else None
 
 
-def kill_session(sid):
-    """Kill every process in the command's session, including ones that left its process group."""
-    try:
-        os.killpg(sid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+def session_members(sid):
+    """Live (not zombie) processes of a session."""
+    members = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
-            if os.getsid(int(pid)) == sid:
-                os.kill(int(pid), signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
+            if os.getsid(int(pid)) != sid:
+                continue
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    members.append(int(pid))
+        except (ProcessLookupError, PermissionError, FileNotFoundError, IndexError):
             pass
+    return members
+
+
+def kill_session(sid):
+    """Kill every process in the command's session, including ones that left its process group; again
+    until none is left (a fork bomb forks while it is being killed)."""
+    deadline = time.time() + 5
+    while True:
+        try:
+            os.killpg(sid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        members = session_members(sid)
+        for pid in members:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if not members or time.time() > deadline:
+            return
+        time.sleep(0.01)
 
 
 def container_boot():
@@ -106,32 +128,168 @@ def record_not_started(cmd_dir, err):
     no caller waits for a runner that never ran it."""
     with open(os.path.join(cmd_dir, "output.log"), "w") as f:
         f.write(f"could not start the command: {err}\n")
+        pids_max = Limits().pids_max()
+        if getattr(err, "errno", None) == errno.EAGAIN and pids_max:
+            f.write(f"\nPROCESS LIMIT: the container is at its process limit of {pids_max}; the command was not started.\n")
     write_json(os.path.join(cmd_dir, "result.json"), {"exit_code": 126, "timed_out": False, "duration_s": 0})
 
 
+def read_text(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+class Limits:
+    """The container's limits and their counters, from its cgroup (v2: one folder; v1: one per controller).
+    A counter that cannot be read is None: nothing is reported from it."""
+
+    def __init__(self, root="/sys/fs/cgroup"):
+        self.root = root
+
+    def _first(self, *names):
+        for name in names:
+            text = read_text(os.path.join(self.root, name))
+            if text is not None:
+                return text
+        return None
+
+    def _field(self, text, name):
+        for line in (text or "").splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0] == name and parts[1].isdigit():
+                return int(parts[1])
+        return None
+
+    def _number(self, text):
+        text = (text or "").strip()
+        return int(text) if text.isdigit() else None
+
+    def pids_hits(self):
+        """How often a fork or clone failed at the pids limit."""
+        return self._field(self._first("pids.events", "pids/pids.events"), "max")
+
+    def pids_max(self):
+        return self._number(self._first("pids.max", "pids/pids.max"))
+
+    def oom_kills(self):
+        """Processes the OOM killer has killed in the container."""
+        return self._field(self._first("memory.events", "memory/memory.oom_control"), "oom_kill")
+
+    def memory_mb(self):
+        limit = self._number(self._first("memory.max", "memory/memory.limit_in_bytes"))
+        return None if limit is None or limit >= 1 << 60 else limit // (1024 * 1024)
+
+
+def workspace_space():
+    """(free bytes for the agent, size) of the workspace's filesystem; None if it cannot be read."""
+    try:
+        st = os.statvfs(WORKSPACE)
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize, st.f_blocks * st.f_frsize
+
+
+def disk_full(space):
+    free, size = space
+    return free < max(64 << 20, size // 100)
+
+
+def prefer_as_oom_victim():
+    """In the command's process (before exec): when memory runs out, the OOM killer takes the command's
+    processes before the session's own."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("500")
+    except OSError:
+        pass
+
+
+# How often the runner checks on its command; how long a command may go on after it hit the pids limit.
+POLL_S = 0.2
+PIDS_GRACE_S = 1.0
+
+
+def limit_notes(limits, before, stopped_at_pids, exit_code, space):
+    """Lines for the agent when its command hit the process, memory or disk limit."""
+    notes = []
+    pids_before, oom_before = before
+    pids_max = limits.pids_max()
+    if stopped_at_pids:
+        notes.append(f"PROCESS LIMIT: the command hit the process limit of {pids_max} and was stopped (all its processes were killed).")
+    elif pids_before is not None and (limits.pids_hits() or 0) > pids_before:
+        notes.append(f"PROCESS LIMIT: the command hit the process limit of {pids_max}: some of its processes or threads could not be started.")
+    if oom_before is not None and (limits.oom_kills() or 0) > oom_before:
+        memory = limits.memory_mb()
+        at = f" at {memory} MB" if memory else ""
+        who = "the command was" if exit_code in (137, -signal.SIGKILL) else "a process of the command was"
+        notes.append(f"OUT OF MEMORY: {who} killed by the out-of-memory killer{at} (the container's memory limit).")
+    # The workspace is full now, or filled up during the command (which may have deleted what it wrote).
+    start, lowest, end = space
+    if end is not None and (disk_full(end) or (lowest is not None and disk_full(lowest) and (start is None or lowest[0] < start[0]))):
+        free, size = end if disk_full(end) else lowest
+        state = f"is at its disk quota of {size / 1e9:.1f} GB ({free / 1e6:.0f} MB left)" if disk_full(end) else \
+            f"reached its disk quota of {size / 1e9:.1f} GB during the command"
+        notes.append(f"DISK FULL: the workspace {state}; writes beyond it fail with \"No space left on device\". "
+                     "Delete files to free space.")
+    return notes
+
+
 def execute(key, timeout):
-    """The detached runner: run the command, enforce the timeout, record the result."""
+    """The detached runner: run the command, enforce the timeout, stop it fast when it hits the process
+    limit, note the limits it hit, record the result."""
     cmd_dir = os.path.join(CMDS, key)
     env = dict(os.environ, MLGYM_STATE_FILE=SHELL_STATE, MLGYM_WORKSPACE=WORKSPACE,
                MLGYM_CMD_FILE=os.path.join(cmd_dir, "command.sh"))
+    limits = Limits()
+    before = (limits.pids_hits(), limits.oom_kills())
     started = time.time()
     with open(os.path.join(cmd_dir, "output.log"), "wb") as out:
         try:
             proc = subprocess.Popen(["bash", "--noprofile", "--norc", "-c", WRAPPER], stdin=subprocess.DEVNULL,
-                                    stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+                                    stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                    preexec_fn=prefer_as_oom_victim)
         except OSError as err:
             out.close()
             record_not_started(cmd_dir, err)
             return
         write_json(os.path.join(cmd_dir, "pid.json"), {"runner": os.getpid(), "shell": proc.pid, "boot": container_boot()})
-        timed_out = False
-        try:
-            exit_code = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            kill_session(proc.pid)
-            exit_code = proc.wait()
+        timed_out = stopped_at_pids = False
+        pids_hit_at, pids_seen = None, before[0]
+        start_space = min_space = workspace_space()
+        while True:
+            try:
+                exit_code = proc.wait(timeout=max(0.0, min(POLL_S, started + timeout - time.time())))
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            now = time.time()
+            space = workspace_space()
+            if space is not None and (min_space is None or space[0] < min_space[0]):
+                min_space = space
+            # Stopped when it keeps hitting the pids limit for PIDS_GRACE_S (a fork bomb hits it thousands
+            # of times a second); one that hit it once and goes on (a build that forked too much) goes on.
+            hits = limits.pids_hits()
+            if pids_hit_at is None and hits is not None and pids_seen is not None and hits > pids_seen:
+                pids_hit_at, pids_seen = now, hits
+            elif pids_hit_at is not None and now - pids_hit_at >= PIDS_GRACE_S:
+                stopped_at_pids = hits is not None and hits > pids_seen
+                pids_hit_at, pids_seen = None, hits
+            timed_out = now >= started + timeout
+            if timed_out or stopped_at_pids:
+                kill_session(proc.pid)
+                exit_code = proc.wait()
+                break
         kill_session(proc.pid)  # background children left behind by the command
+        end_space = workspace_space()
+        if end_space is not None and (min_space is None or end_space[0] < min_space[0]):
+            min_space = end_space
+        notes = limit_notes(limits, before, stopped_at_pids, exit_code, (start_space, min_space, end_space))
+        if notes:
+            out.seek(0, os.SEEK_END)
+            out.write(("\n" + "\n".join(notes) + "\n").encode())
     write_json(os.path.join(cmd_dir, "result.json"),
                {"exit_code": exit_code, "timed_out": timed_out, "duration_s": round(time.time() - started, 3)})
 

@@ -25,6 +25,8 @@ export const Resources = z
     cpus: z.number().positive().max(64).default(1),
     pids: z.number().int().min(16).default(512),
     gpus: z.number().int().min(0).default(0),
+    /** The workspace's disk quota in GB, beside the task's own data (default 20; lib/sandbox/quota.ts). */
+    disk_gb: z.number().positive().max(100_000).optional(),
   })
   .default({ memory_mb: 2048, cpus: 1, pids: 512, gpus: 0 });
 

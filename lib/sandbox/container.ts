@@ -1,8 +1,11 @@
 import type Docker from 'dockerode';
-import { dirname, join } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { placedName, type LoadedTask } from '../config/load.js';
-import { buildTar, treeEntries, type TarEntry } from './tar.js';
+import { removeReader } from '../snapshots/reader.js';
+import { buildTar, tarStream, treeEntries, type TarEntry } from './tar.js';
 import { docker, hardenedHostConfig, isNotFound, labels, AGENT_HOME, AGENT_UID, WORKSPACE } from './docker.js';
+import { DEFAULT_DISK_GB, ensureQuotaVolume, imageBytes, imageOfRun, quotaEnabled, releaseRunDisk } from './quota.js';
 
 export interface AgentContainer {
   id: string;
@@ -52,19 +55,41 @@ async function volumeExists(name: string): Promise<boolean> {
 }
 
 /**
- * Create (or find) the run's hardened agent container: non-root `agent`, workspace on a named volume,
- * no capabilities, no new privileges, resource limits and the task's network policy.
- * `freshVolume` says the workspace volume is new, so the caller must fill or restore it.
+ * Create (or find) the run's hardened agent container: non-root `agent`, workspace on a named volume
+ * (on its own quota disk, lib/sandbox/quota.ts), no capabilities, no new privileges, resource limits
+ * and the task's network policy. `freshVolume` says the workspace is new (empty), so the caller must
+ * fill or restore it; a re-created container finds the run's disk, and its files, again.
  */
 export async function ensureAgentContainer(spec: ProvisionSpec): Promise<AgentContainer & { freshVolume: boolean }> {
   const volume = volumeName(spec.runId);
   const existing = await startExistingAgentContainer(spec.runId);
   if (existing) return { id: existing, name: containerName(spec.runId), volume, freshVolume: false };
-  const freshVolume = !(await volumeExists(volume));
-  await docker().createVolume({ Name: volume, Labels: { [labels.run]: spec.runId } });
+  // A snapshot reader left from the lost container holds the volume, which may have to be made again.
+  await removeReader(spec.runId);
+  const freshVolume = await ensureWorkspaceVolume(spec.runId, volume, spec.task);
   const container = await docker().createContainer(agentContainerOptions(spec, volume));
   await container.start();
   return { id: container.id, name: containerName(spec.runId), volume, freshVolume };
+}
+
+/** The run's workspace volume: on a quota disk of the task's `disk_gb` plus its data, or (quotas off) a plain one. */
+async function ensureWorkspaceVolume(runId: string, volume: string, task: LoadedTask): Promise<boolean> {
+  if (!quotaEnabled()) {
+    const fresh = !(await volumeExists(volume));
+    await docker().createVolume({ Name: volume, Labels: { [labels.run]: runId } });
+    return fresh;
+  }
+  const bytes = imageBytes(task.resources.disk_gb ?? DEFAULT_DISK_GB, taskDataBytes(task));
+  return (await ensureQuotaVolume(runId, volume, bytes)).fresh;
+}
+
+/** Bytes of the task's local data, which is copied into the workspace (so it does not count against disk_gb). */
+export function taskDataBytes(task: LoadedTask): number {
+  const size = (path: string): number => {
+    const st = statSync(path);
+    return st.isDirectory() ? readdirSync(path).reduce((n, c) => n + size(join(path, c)), 0) : st.size;
+  };
+  return task.datasets.reduce((n, d) => n + (d.dataDir ? size(d.dataDir) : 0), 0);
 }
 
 /** The agent's container: non-root, workspace on the run's volume, hardened, the task's network policy. */
@@ -91,22 +116,37 @@ function ignoreAlreadyStarted(err: unknown): void {
 
 /** Copy data (root-owned, read-only) and starter code (agent-owned) into a new workspace. */
 export async function fillWorkspace(containerId: string, task: LoadedTask): Promise<void> {
+  await fillTaskData(containerId, task);
+  await fillStarterCode(containerId, task);
+}
+
+/** The task's starter code, agent-owned. */
+export async function fillStarterCode(containerId: string, task: LoadedTask): Promise<void> {
   const agent = { uid: AGENT_UID, gid: AGENT_UID, readOnly: false };
-  const root = { uid: 0, gid: 0, readOnly: true };
   const entries: TarEntry[] = task.starter_code.flatMap((p) => treeEntries(join(task.dir, p), placedName(p), agent));
-  const localData = task.datasets.filter((d) => d.dataDir !== undefined);
-  if (localData.length) {
-    entries.push({ name: 'data', mode: 0o555, uid: 0, gid: 0 });
-    for (const d of localData) entries.push(...treeEntries(d.dataDir!, `data/${d.name}`, root));
-  }
   if (entries.length) await docker().getContainer(containerId).putArchive(await buildTar(entries), { path: WORKSPACE });
 }
 
-/** Remove the run's containers and workspace volume. */
+/**
+ * The task's local data under `data/`, root-owned and read-only, streamed from the host (datasets can
+ * be larger than memory). Snapshots leave it out; a restore calls this again.
+ */
+export async function fillTaskData(containerId: string, task: LoadedTask): Promise<void> {
+  const root = { uid: 0, gid: 0, readOnly: true };
+  const localData = task.datasets.filter((d) => d.dataDir !== undefined);
+  if (!localData.length) return;
+  const entries: TarEntry[] = [{ name: 'data', mode: 0o555, uid: 0, gid: 0 }];
+  for (const d of localData) entries.push(...treeEntries(d.dataDir!, `data/${d.name}`, root, { stream: true }));
+  await docker().getContainer(containerId).putArchive(tarStream(entries), { path: WORKSPACE });
+}
+
+/** Remove the run's containers and workspace volume, and give back its quota disk (loop device and image). */
 export async function removeRunResources(runId: string): Promise<void> {
   const all = await docker().listContainers({ all: true, filters: { label: [`${labels.run}=${runId}`] } });
   for (const c of all) await docker().getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreNotFound);
+  const image = await imageOfRun(runId, volumeName(runId));
   await docker().getVolume(volumeName(runId)).remove().catch(ignoreNotFound);
+  await releaseRunDisk(runId, image);
 }
 
 function ignoreNotFound(err: unknown): void {
