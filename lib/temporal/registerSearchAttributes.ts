@@ -3,7 +3,8 @@ import proto from '@temporalio/proto';
 import { allSearchAttributes } from './searchAttributes.js';
 
 const IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;
-const typeOf: Record<string, number> = {
+/** The operator API's indexed-value type of each search attribute type. */
+export const indexedValueType: Record<string, number> = {
   KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   TEXT: IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
   INT: IndexedValueType.INDEXED_VALUE_TYPE_INT,
@@ -22,7 +23,7 @@ export async function registerSearchAttributes(address: string, namespace: strin
     if (missing.length) {
       await connection.operatorService.addSearchAttributes({
         namespace,
-        searchAttributes: Object.fromEntries(missing.map((key) => [key.name, typeOf[key.type]!])),
+        searchAttributes: Object.fromEntries(missing.map((key) => [key.name, indexedValueType[key.type]!])),
       });
     }
     return missing.map((key) => key.name);

@@ -3,13 +3,13 @@
 import { fileURLToPath } from 'node:url';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
 import type { Activities } from '../../activities/index.js';
 import { allSearchAttributes } from '../../lib/temporal/searchAttributes.js';
 import { temporalTestServer } from '../../lib/temporal/server.js';
+import { indexedValueType } from '../../lib/temporal/registerSearchAttributes.js';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
@@ -17,16 +17,6 @@ const quiet = { log: () => undefined, trace: () => undefined, debug: () => undef
 
 let runtimeInstalled = false;
 
-const { IndexedValueType } = proto.temporal.api.enums.v1;
-const indexedValueType: Record<string, number> = {
-  KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-  TEXT: IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
-  INT: IndexedValueType.INDEXED_VALUE_TYPE_INT,
-  DOUBLE: IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
-  BOOL: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
-  DATETIME: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-  KEYWORD_LIST: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-};
 
 /**
  * A time-skipping test environment on the installed test server binary (nothing is downloaded), with the
