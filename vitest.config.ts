@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 /**
  * Three tiers. `unit` needs neither Docker nor a Temporal server (`npm run test:unit`); `workflow`
  * runs the workflows against stub activities on the time-skipping test server; `integration` uses the
- * real dev server and Docker engine that its global set-up starts and checks. `npm test` runs all three.
+ * real dev server and Docker engine that its global set-up starts and checks. `npm test` runs these three;
+ * `engine` (a Docker engine restart) runs only by name.
  */
 export default defineConfig({
   test: {
@@ -17,9 +18,22 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['tests/integration/**/*.test.ts', 'tests/browser/**/*.test.ts'],
+          exclude: ['tests/integration/engineRestart.test.ts'],
           // They share one dev server and one Docker engine on a 2-core machine: one file at a time.
           pool: 'forks',
           fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          globalSetup: ['tests/globalSetup.ts'],
+        },
+      },
+      // Restarts the Docker engine, stopping every container on the machine: only when asked for by name
+      // (`npx vitest run --project engine`), never in `npm test`.
+      {
+        test: {
+          name: 'engine',
+          include: ['tests/integration/engineRestart.test.ts'],
+          pool: 'forks',
           testTimeout: 300_000,
           hookTimeout: 300_000,
           globalSetup: ['tests/globalSetup.ts'],
