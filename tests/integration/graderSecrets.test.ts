@@ -19,14 +19,16 @@ describe("the test split's secrets stay out of the agent's reach", () => {
     // The agent's strategy, run by the grader, reports its environment, the evaluator's environment and
     // every file it can read in the grader's folders that holds either seed.
     const spy = [
-      'import os',
+      'import os, re',
       'hits = []',
       'for top in ("/grader", "/srv", "/opt/mlgym", "/tmp", "/home", "/proc/%d" % os.getppid()):',
       '    for folder, _, names in os.walk(top):',
       '        for name in names:',
       '            try:',
       // The seeds as sums, so that the spy's own source (which the grader holds too) is no hit.
-      `                if any(s in open(os.path.join(folder, name), "rb").read(1 << 20) for s in (b"%d" % (${Number(seeds[0]) - 1} + 1), b"%d" % (${Number(seeds[1]) - 1} + 1))):`,
+      // A seed is a hit only as a number of its own, not as digits inside a hex id (container ids in /proc).
+      `                data = open(os.path.join(folder, name), "rb").read(1 << 20)`,
+      `                if any(re.search(rb"(?<![0-9A-Za-z])%d(?![0-9A-Za-z])" % s, data) for s in (${Number(seeds[0]) - 1} + 1, ${Number(seeds[1]) - 1} + 1)):`,
       '                    hits.append(os.path.join(folder, name))',
       '            except OSError:',
       '                pass',

@@ -79,7 +79,7 @@ describe('the Python Gym client (clients/python, installed by scripts/setup.sh)'
       expect((await first.finished).signal).toBe('SIGKILL');
 
       const second = await runPython(['tests/kill_attach.py', 'attach', runId], 'gym-kill').finished;
-      expect(second.code, second.stderr).toBe(0);
+      expect(second.code, `signal ${second.signal}; stderr: ${second.stderr}`).toBe(0);
       const [attached, cat, submitted] = second.stdout.trim().split('\n').map((line) => JSON.parse(line));
       // attach waited for the step in flight and returned the observation after it.
       expect(attached).toMatchObject({ kind: 'attach', step: 2, action: 'sleep 4; echo slow >> /home/agent/workspace/runs.txt' });
