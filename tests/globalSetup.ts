@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import Docker from 'dockerode';
 import { contentBuildId } from '../lib/temporal/deployment.js';
-import { devServerArgs, portAnswers, temporalCli } from '../lib/temporal/server.js';
+import { devServerArgs, portAnswers, temporalCli, temporalTestServer } from '../lib/temporal/server.js';
 import { startS3Server, versitygwBinary } from './helpers/s3.js';
 
 let server: ChildProcess | undefined;
@@ -23,7 +23,10 @@ export async function setup(): Promise<void> {
   process.env.MLGYM_TEMPORAL_CLI = temporalCli();
   // One build for every worker of the suite, even one spawned after the code was edited mid-run.
   process.env.MLGYM_BUILD_ID ??= contentBuildId();
-  const versitygw = versitygwBinary(); // built by set-up under the real MLGYM_HOME, before the suite's replaces it
+  // Found under the real MLGYM_HOME before the suite's replaces it. The replaced home reaches every project's
+  // workers (vitest shares the main process's environment), so the workflow tier needs its test server named.
+  const versitygw = versitygwBinary();
+  process.env.MLGYM_TEMPORAL_TEST_SERVER = temporalTestServer();
   home = mkdtempSync(join(tmpdir(), 'mlgym-test-'));
   process.env.MLGYM_HOME = home;
   const storage = await startS3Server(versitygw, join(home, 's3'));
