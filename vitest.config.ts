@@ -11,7 +11,9 @@ export default defineConfig({
     // The Temporal core bridge is a native addon: test files run in child processes.
     pool: 'forks',
     projects: [
-      { test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], pool: 'forks', testTimeout: 30_000 } },
+      // Two files at a time even on a 2-core machine (vitest's default there is one): most unit files wait
+      // on python3 child processes, so two in flight keep both cores busy.
+      { test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], pool: 'forks', maxWorkers: 2, testTimeout: 30_000 } },
       // Each file starts its own time-skipping server; one file at a time on a 2-core machine.
       { test: { name: 'workflow', include: ['tests/workflow/**/*.test.ts'], pool: 'forks', fileParallelism: false, testTimeout: 60_000, hookTimeout: 60_000 } },
       {

@@ -24,8 +24,9 @@ import tempfile
 
 from sandbox import Sandbox, SandboxError
 
-# The repeated games: GAMES games of ROUNDS rounds per split.
-GAMES = 10_000
+# The repeated games: GAMES games of ROUNDS rounds per split, as in MLGym-Bench. MLGYM_GAMES (a smaller
+# count) exists for the unit tests only; the grader never sets it.
+GAMES = int(os.environ.get("MLGYM_GAMES", "10000"))
 ROUNDS = 10
 # The agent's process seeds its own `random` with this public value: its draws are reproducible, and
 # tell it nothing about the split's seed or the opponent's draws.
@@ -342,10 +343,11 @@ def split_labels(name, hint, column="label"):
 # -- the agent's functions, sandboxed --------------------------------------------------------------
 
 @contextlib.contextmanager
-def agent_function(filename, function, signature, max_bytes=MiB, **limits):
+def agent_function(filename, function, signature, max_bytes=MiB, copy=None, **limits):
     """The agent's `function` from the workspace's `filename`, started in a sandbox (sandbox.py); any
-    failure to start it ends the evaluation with a clear message. Use as a context manager."""
-    path = submitted(filename, max_bytes=max_bytes)
+    failure to start it ends the evaluation with a clear message. Use as a context manager. `copy`: the
+    file's path inside an artifact already taken with submitted() (a file in a submitted folder)."""
+    path = copy or submitted(filename, max_bytes=max_bytes)
     options = {"call_timeout_s": CALL_TIMEOUT_S, "total_timeout_s": TOTAL_TIMEOUT_S, **limits}
     box = Sandbox(path, function, filename, **options)
     try:
@@ -376,18 +378,17 @@ def binary_move(move):
 
 
 def play_repeated_game(row_strategy, seed, target, check_move, payoff, view):
-    """Mean payoff per round of the agent's row_strategy over GAMES games of ROUNDS rounds, each against an
-    opponent target.py picks. `view(history)` is what both players see; `check_move` vets the agent's move.
-    The opponent's randomness is this process's `random`, seeded with the split's seed; the agent's
-    process has its own."""
+    """Mean payoff per round of the agent's row_strategy over GAMES games of ROUNDS rounds against
+    target.target_column_strategy, which moves second each round, seeing the same history. `view(history)`
+    is what each player gets; `check_move` vets the agent's move. The opponent's randomness is this
+    process's `random`, seeded with the split's seed; the agent's process has its own."""
     random.seed(seed)
     total = 0
     for _ in range(GAMES):
-        opponent = target.pick_opponent()
         history = []
         for _ in range(ROUNDS):
             mine = check_move(call_agent(row_strategy, view(history)))
-            theirs = target.column_strategy(opponent, view(history))
+            theirs = target.target_column_strategy(view(history))
             total += payoff(mine, theirs)
             history.append((mine, theirs))
     return total / (GAMES * ROUNDS)

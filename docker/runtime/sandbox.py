@@ -106,17 +106,19 @@ class Sandbox:
 
     label: how messages name the file (e.g. "strategy.py"); call_timeout_s, total_timeout_s: wall-clock
     limits per call and for the sandbox's whole life; memory_mb: its address-space limit; cpu_s: its
-    CPU-time limit; nproc: its process limit (1: no threads, no children).
+    CPU-time limit; nproc: its process limit (1: no threads, no children); env: variables the evaluator
+    adds to the process's environment (its own settings, e.g. XLA_FLAGS; never a secret).
     """
 
     def __init__(self, source, function, label, *, call_timeout_s=10.0, total_timeout_s=900.0, import_timeout_s=60.0,
-                 memory_mb=None, cpu_s=None, nproc=1, file_mb=16):
+                 memory_mb=None, cpu_s=None, nproc=1, file_mb=16, env=None):
         self.source, self.function, self.label = source, function, label
         self.call_timeout_s, self.import_timeout_s = call_timeout_s, import_timeout_s
         self.total_timeout_s = total_timeout_s
         self.memory_mb = memory_mb or int(os.environ.get("MLGYM_SANDBOX_MEMORY_MB", "0")) or None
         self.cpu_s = cpu_s or int(total_timeout_s) + 1
         self.nproc, self.file_mb = nproc, file_mb
+        self.extra_env = dict(env or {})
         self.process = None
         self.calls = 0
         self.folder = None
@@ -155,6 +157,7 @@ class Sandbox:
             "OPENBLAS_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
             "MLGYM_SANDBOX_LIMITS": ",".join(f"{k}={v}" for k, v in limits.items()),
+            **self.extra_env,
         }
         options = {}
         if isolated():

@@ -1,30 +1,24 @@
-"""Grader for 3SATTime: times the DPLL solver (the grader's own solver.py) with the agent's
-heuristic_fn on a private, seeded set of random 3-SAT instances and prints JSON metrics.
+"""Grader for 3SATTime: times the DPLL solver (the grader's own solver.py) with the agent's heuristic_fn
+on a private set of 3-SAT instances and prints JSON metrics, with MLGym-Bench's semantics.
 
 Runs in the grader container. MLGYM_WORKSPACE is the agent's workspace (read-only), MLGYM_SPLIT is
-'validation' or 'test'; each split has its own instance set (instances.py).
+'validation' or 'test'; each split has its own instance set (instances.py): by default generated from
+the split's seed, or MLGym's own set when the user imported it (import_original.py).
 
-The agent's heuristic_fn runs in a sandboxed process of its own (docker/runtime/sandbox.py): the
-solver runs here, in the evaluator, and asks the sandbox for each branching decision, so the agent's
-code can neither touch the solver, the instance sets and their answers, nor the counts reported. Only
-heuristic.py is taken from the workspace (helper modules are not: put helper code in heuristic.py).
+As in MLGym: preparing the set is untimed; Time is the wall-clock time of solving every instance once,
+each with a fresh solver, in seconds rounded to 3 decimals; Correct is the number of instances solved,
+Incorrect is 0 and Decisions the total number of branching decisions. A wrong answer (an assignment
+that does not satisfy the formula, or "unsatisfiable" for a satisfiable one) makes the submission
+invalid: the evaluation stops there with an error, so there is no partial credit.
 
-How Time is kept robust to machine noise:
-  - it is CPU time, not wall-clock time, so waiting for a busy CPU does not count: the CPU time of the
-    solver in this process (less the time spent passing messages to the sandbox) plus the CPU time of
-    the heuristic's process (all its threads; it may start no other process) while it answers;
-  - the instance set is solved in PASSES passes and Time is the mean CPU time of a pass. Pass 0
-    uses the instances as generated; every later pass renames the variables and shuffles clauses
-    and literals with a fixed permutation (same answers, same difficulty class), and heuristic.py
-    is loaded afresh (a new process) each pass, so nothing cached in one pass helps the next;
-  - Decisions, the mean number of branching decisions per pass, is reported beside it: it depends
-    on the heuristic only, never on the machine.
-The heuristic's `random` is seeded with the instance's index before each instance, so a heuristic that
-uses it stays reproducible. Every answer is checked: a satisfying assignment must satisfy every clause,
-and "unsatisfiable" must match the recorded answer. A single wrong answer makes the submission invalid
-(Correct is the fraction of correct answers and is therefore 1.0 in every valid result).
+Unlike MLGym, the agent's heuristic_fn runs in a sandboxed process of its own (docker/runtime/sandbox.py):
+the solver runs here and asks the sandbox for each branching decision, so the agent's code can neither
+touch the solver, the instances and their answers, nor the counts reported. A decision is then a
+message to that process and back, whose wall-clock time measures the machine's scheduling more than
+the heuristic: Time counts the solver's wall-clock time here plus the CPU time (all threads) the
+heuristic's process spends answering, never the wait for the answer. Only heuristic.py is taken from
+the workspace (put helper code in it).
 """
-import math
 import os
 import signal
 import time
@@ -35,74 +29,87 @@ import solver
 from grading import agent_function, fail, report
 from sandbox import SandboxError
 
-PASSES = 3
-# Wall-clock limit for all passes of one split (the variable exists for the tests; the grader never sets it).
-TIME_LIMIT_S = int(os.environ.get("MLGYM_SAT_TIME_LIMIT_S", "600"))
+# Wall-clock limit of one evaluation, MLGym's training_timeout (the variable exists for the tests; the grader never sets it).
+TIME_LIMIT_S = int(os.environ.get("MLGYM_SAT_TIME_LIMIT_S", "1800"))
+SIGNATURE = "clauses, assignments, conflict_count, assignment_history, level"
 
 
 class TimeLimit(BaseException):
     """Raised by the alarm; not an Exception, so the solver does not take it for the heuristic's error."""
 
 
-SIGNATURE = "clauses, assignments, conflict_count, assignment_history, level"
+def instance_set(split):
+    """(instances, answers) of this split: MLGym's imported set if there is one, else the generated set."""
+    seed = int(grading.secret("seed"))
+    if os.path.isfile(instances.ORIGINAL):
+        original, answers = instances.read_original()
+        return (original if split == "test" else instances.relabel(original, seed)), answers
+    generated = instances.generate(seed)
+    if instances.fingerprint(generated) != grading.secret("fingerprint"):
+        fail("grader error: the instance generator no longer reproduces the recorded instance set")
+    return generated, grading.secret("expected")
 
 
 class Heuristic:
-    """heuristic_fn as the solver calls it: a request to the sandbox, whose messaging CPU time is counted
-    apart (it is the grader's overhead, not the heuristic's)."""
+    """heuristic_fn as the solver calls it: a request to the sandbox (the read-only views sent as plain
+    dicts). It keeps the wall-clock time of those round trips and the CPU time the agent's process spent
+    in them, so that Time counts the heuristic's own work, not the messaging and scheduling around it."""
 
     def __init__(self, sandbox):
         self.sandbox = sandbox
-        self.messaging = 0.0
+        self.round_trips = 0.0
+        self.agent_cpu = 0.0
 
     def __call__(self, clauses, assignments, conflict_count, assignment_history, level):
-        started = time.process_time()
+        started, agent_started = time.perf_counter(), self.sandbox.cpu_seconds()
         try:
             return self.sandbox.call(clauses, dict(assignments), dict(conflict_count), assignment_history, level)
         finally:
-            self.messaging += time.process_time() - started
+            self.round_trips += time.perf_counter() - started
+            self.agent_cpu += self.sandbox.cpu_seconds() - agent_started
 
 
-def solve_pass(sandbox, instance_set):
-    """Solve every instance; returns (cpu seconds, decisions, answers) with answers as (sat, assignment)."""
-    answers = []
-    decisions = 0
-    elapsed = 0.0
-    for i, (num_vars, clauses) in enumerate(instance_set):
-        sandbox.seed(i)
-        heuristic_fn = Heuristic(sandbox)
-        started, agent_started = time.process_time(), sandbox.cpu_seconds()
-        try:
-            run = solver.Solver(num_vars, heuristic_fn)
-            sat, assignment = run.solve(clauses)
-        except SandboxError as exc:
-            fail(f"instance {i}: {exc.message}")
-        except solver.HeuristicError as exc:
-            fail(f"instance {i}: {exc}")
-        except RecursionError:
-            fail(f"instance {i}: the solver exceeded Python's recursion limit")
-        except (Exception, SystemExit) as exc:
-            fail(f"instance {i}: solving raised {type(exc).__name__}: {exc}")
-        elapsed += (time.process_time() - started - heuristic_fn.messaging) + (sandbox.cpu_seconds() - agent_started)
-        decisions += run.decisions
-        answers.append((sat, assignment))
-    return elapsed, decisions, answers
+def solve(heuristic, index, num_vars, clauses):
+    """(sat, assignment, decisions) of one instance, or fail saying what went wrong."""
+    try:
+        run = solver.Solver(num_vars, heuristic)
+        sat, assignment = run.solve(clauses)
+    except SandboxError as exc:
+        fail(f"instance {index}: {exc.message}")
+    except solver.HeuristicError as exc:
+        fail(f"instance {index}: {exc}")
+    except RecursionError:
+        fail(f"instance {index}: the solver exceeded Python's recursion limit")
+    except (Exception, SystemExit) as exc:
+        fail(f"instance {index}: solving raised {type(exc).__name__}: {exc}")
+    return sat, assignment, run.decisions
 
 
-def check(answers, instance_set, expected, label):
-    """Fail on the first wrong answer, saying which and how many were wrong."""
-    wrong = []
-    for i, ((sat, assignment), (_, clauses), truth) in enumerate(zip(answers, instance_set, expected)):
-        if sat is True:
-            if not isinstance(assignment, dict) or not solver.satisfies(clauses, assignment):
-                wrong.append(f"instance {i}: the returned assignment does not satisfy every clause")
-        elif sat is False:
-            if truth == "S":
-                wrong.append(f"instance {i}: answered unsatisfiable, but it is satisfiable")
-        else:
-            wrong.append(f"instance {i}: the solver returned {sat!r} instead of True or False")
-    if wrong:
-        fail(f"{len(wrong)} of {len(answers)} answers wrong in {label} ({wrong[0]}); wrong answers make the submission invalid")
+def wrong_answer(sat, assignment, clauses, truth):
+    """Why the answer is wrong, or None if it is right."""
+    if sat is True:
+        if not isinstance(assignment, dict) or not solver.satisfies(clauses, assignment):
+            return "the returned assignment does not satisfy every clause"
+        return None
+    if sat is False:
+        return "answered unsatisfiable, but it is satisfiable" if truth == "S" else None
+    return f"the solver returned {sat!r} instead of True or False"
+
+
+def solve_all(sandbox, instance_list, answers):
+    """(seconds, decisions) of solving every instance once; the first wrong answer ends the evaluation.
+    The seconds are the solver's wall-clock time here plus the CPU time of the heuristic's process."""
+    heuristic = Heuristic(sandbox)
+    elapsed, decisions = 0.0, 0
+    for index, ((num_vars, clauses), truth) in enumerate(zip(instance_list, answers)):
+        started = time.perf_counter()
+        sat, assignment, made = solve(heuristic, index, num_vars, clauses)
+        elapsed += time.perf_counter() - started
+        decisions += made
+        wrong = wrong_answer(sat, assignment, clauses, truth)
+        if wrong:
+            fail(f"instance {index}: {wrong}; a wrong answer makes the submission invalid")
+    return elapsed - heuristic.round_trips + heuristic.agent_cpu, decisions
 
 
 def on_alarm(signum, frame):
@@ -111,33 +118,18 @@ def on_alarm(signum, frame):
 
 def main():
     split = grading.split()
-    seed = int(grading.secret("seed"))
-    generated = instances.generate(seed)
-    if instances.fingerprint(generated) != grading.secret("fingerprint"):
-        fail("grader error: the instance generator no longer reproduces the recorded instance set")
-    expected = grading.secret("expected")
-
+    instance_list, answers = instance_set(split)
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(TIME_LIMIT_S)
-    times, decisions = [], []
     try:
-        for run in range(PASSES):
-            instance_set = generated if run == 0 else instances.relabel(generated, seed * 10 + run)
-            # A fresh process per pass, so a heuristic cannot carry answers from one pass to the next.
-            with agent_function("heuristic.py", "heuristic_fn", SIGNATURE, total_timeout_s=TIME_LIMIT_S + 5) as sandbox:
-                elapsed, made, answers = solve_pass(sandbox, instance_set)
-            check(answers, instance_set, expected, f"pass {run}")
-            times.append(elapsed)
-            decisions.append(made)
+        with agent_function("heuristic.py", "heuristic_fn", SIGNATURE, total_timeout_s=TIME_LIMIT_S + 5) as sandbox:
+            sandbox.seed(grading.AGENT_SEED)
+            elapsed, decisions = solve_all(sandbox, instance_list, answers)
     except TimeLimit:
         fail(f"the solver ran for more than {TIME_LIMIT_S} s on the {split} split; make heuristic_fn faster")
     finally:
         signal.alarm(0)
-
-    mean_time = sum(times) / len(times)
-    if not math.isfinite(mean_time):
-        fail("time is not a finite number")
-    report({"Time": round(mean_time, 4), "Correct": 1.0, "Decisions": round(sum(decisions) / len(decisions), 1)})
+    report({"Time": round(elapsed, 3), "Correct": len(instance_list), "Incorrect": 0, "Decisions": decisions})
 
 
 if __name__ == "__main__":

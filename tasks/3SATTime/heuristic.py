@@ -13,7 +13,8 @@ import random
 
 
 def heuristic_fn(clauses, assignments, conflict_count, assignment_history, level):
-    # Baseline: a random variable from the remaining clauses, tried as True first.
-    # The evaluator seeds `random` before each instance, so runs are reproducible.
-    variables = sorted({abs(lit) for clause in clauses for lit in clause})
+    # Baseline (MLGym's): a uniformly random unassigned variable, tried as True first, from a fixed
+    # seed at every call, so the same clauses always give the same choice.
+    random.seed(10)
+    variables = sorted({abs(lit) for clause in clauses for lit in clause} - set(assignments))
     return random.choice(variables), True

@@ -1,9 +1,19 @@
-"""The private 3SATTime instance sets: random 3-SAT near the satisfiability threshold, generated
-deterministically from a seed per split. Only Random.random() is used, whose sequence Python keeps
-stable across versions; a fingerprint of each set guards the recorded answers against any drift.
+"""The private 3SATTime instance sets.
+
+By default (offline): random 3-SAT near the satisfiability threshold, generated deterministically from
+a seed per split. Only Random.random() is used, whose sequence Python keeps stable across versions; a
+fingerprint of each set guards the recorded answers against any drift.
+
+With MLGym's own set imported (`mlgym prepare 3SATTime --from dataset.pkl`, import_original.py), the
+test split is that set as it is and the validation split the same set relabelled with the split's seed.
 """
 import hashlib
+import json
+import os
 import random
+
+# Where import_original.py writes MLGym's set: one JSON object per line, {"vars": n, "clauses": [[...]], "sat": bool}.
+ORIGINAL = os.path.join("original", "instances.jsonl")
 
 SIZES = (30, 40, 50)  # variables per instance, cycled
 RATIO = 4.3  # clauses per variable: about half of such small instances are satisfiable
@@ -57,3 +67,14 @@ def relabel(instances, seed):
         renamed = [tuple(shuffled(names[lit] if lit > 0 else -names[-lit] for lit in clause)) for clause in clauses]
         out.append((num_vars, shuffled(renamed)))
     return out
+
+
+def read_original(path=ORIGINAL):
+    """The imported set as (instances, answers): instances as generate() gives them, answers "S"/"U" each."""
+    instances, answers = [], []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            item = json.loads(line)
+            instances.append((item["vars"], [tuple(clause) for clause in item["clauses"]]))
+            answers.append("S" if item["sat"] else "U")
+    return instances, answers

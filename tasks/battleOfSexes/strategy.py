@@ -6,11 +6,20 @@ Each round both players choose 0 or 1. You (the row player) prefer 0, the oppone
   different moves -> both get 0
 A game lasts 10 rounds. `history` holds the rounds played so far as (your_move, their_move) pairs.
 """
+import random
 
 
 def row_strategy(history):
     """Return 0 or 1, given the history of this game."""
     if not history:
         return 0
-    # Meet the opponent where it was last round.
-    return history[-1][1]
+    mine, theirs = history[-1]
+    draw = random.random()
+    if draw < 0.1:
+        return 0
+    if draw < 0.2:
+        return 1
+    if draw < 0.9:
+        # Meet the opponent where it was last round.
+        return theirs
+    return mine

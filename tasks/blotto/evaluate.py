@@ -4,7 +4,8 @@ Runs in the grader container. MLGYM_WORKSPACE is the agent's workspace (read-onl
 'validation' or 'test'; each split has its own seed, in task.yaml's split_secrets.
 The agent's row_strategy runs in a sandboxed process of its own (grading.score_repeated_game); the
 opponent and the random stream it draws from, seeded with the split's seed, stay in this process.
-Every allocation is checked: a list or tuple of 6 non-negative integers summing to exactly 120.
+Every allocation is checked: a list or tuple of 6 non-negative integers with a sum of at most 120, as in
+MLGym-Bench, except that MLGym does not check the length (a shorter list played only its first battlefields).
 """
 import numbers
 
@@ -30,8 +31,8 @@ def check_allocation(allocation):
         if soldiers < 0:
             fail(f"soldiers per battlefield must be non-negative, got {soldiers} in {shown}")
     allocation = [int(s) for s in allocation]
-    if sum(allocation) != SOLDIERS:
-        fail(f"an allocation must use exactly {SOLDIERS} soldiers, {shown} uses {sum(allocation)}")
+    if sum(allocation) > SOLDIERS:
+        fail(f"an allocation may use at most {SOLDIERS} soldiers, {shown} uses {sum(allocation)}")
     return allocation
 
 

@@ -13,9 +13,17 @@ SOLDIERS = 120
 
 
 def row_strategy(history):
-    """Return a list of 6 non-negative integers that sum to 120."""
-    # A random allocation: random weights, scaled to 120 soldiers.
-    weights = [random.random() for _ in range(FIELDS)]
-    allocation = [int(w * SOLDIERS / sum(weights)) for w in weights]
+    """Return a list of 6 non-negative integers with a sum of at most 120."""
+    allocation = [0] * FIELDS
+    # Reinforce a few battlefields at random...
+    for _ in range(random.randint(1, FIELDS)):
+        allocation[random.randrange(FIELDS)] += random.randint(10, 30)
+    # ...give each battlefield left empty a random share of what remains...
+    for field in range(FIELDS):
+        if allocation[field] == 0:
+            allocation[field] = random.randint(0, max(0, SOLDIERS - sum(allocation)))
+    # ...then scale the whole allocation to 120 soldiers.
+    total = sum(allocation)
+    allocation = [soldiers * SOLDIERS // total for soldiers in allocation]
     allocation[random.randrange(FIELDS)] += SOLDIERS - sum(allocation)
     return allocation

@@ -1,6 +1,8 @@
-"""The opponent (column player) in Colonel Blotto. Each game it plays one of these characters,
-drawn at random. An allocation is a list of 6 non-negative integers summing to 120.
+"""The opponent (column player) in Colonel Blotto, as in MLGym-Bench: a fresh random allocation of
+120 soldiers over 6 battlefields every round, whatever the history.
 
+It draws a whole number 0-120 per battlefield, scales the draws down to 120 soldiers (rounding each
+down) and adds the few soldiers lost to rounding to one battlefield chosen at random.
 `history` is from the row player's view: (row_allocation, column_allocation) pairs.
 """
 import random
@@ -9,54 +11,12 @@ FIELDS = 6
 SOLDIERS = 120
 
 
-def spread(weights):
-    """Turn non-negative weights into an allocation of exactly SOLDIERS soldiers."""
-    total = sum(weights) or 1
-    allocation = [int(w * SOLDIERS / total) for w in weights]
-    for _ in range(SOLDIERS - sum(allocation)):
-        allocation[random.randrange(FIELDS)] += 1
+def target_column_strategy(history):
+    draws = [random.randint(0, SOLDIERS) for _ in range(FIELDS)]
+    total = sum(draws)
+    if total == 0:
+        # All six draws zero (about one chance in 3e12): draw again rather than divide by zero.
+        return target_column_strategy(history)
+    allocation = [draw * SOLDIERS // total for draw in draws]
+    allocation[random.randrange(FIELDS)] += SOLDIERS - sum(allocation)
     return allocation
-
-
-def scatter(history):
-    """A fresh random allocation every round."""
-    return spread([random.random() for _ in range(FIELDS)])
-
-
-def even(history):
-    """About 20 soldiers everywhere, give or take a few."""
-    return spread([random.uniform(0.8, 1.2) for _ in range(FIELDS)])
-
-
-def focus(history):
-    """Everything on three fields, chosen at random each round."""
-    chosen = random.sample(range(FIELDS), 3)
-    return spread([1.0 if field in chosen else 0.0 for field in range(FIELDS)])
-
-
-def counter(history):
-    """Beats the row player's last allocation on its four weakest fields; random in round one."""
-    if not history:
-        return scatter(history)
-    last = history[-1][0]
-    weakest = sorted(range(FIELDS), key=lambda field: (last[field], random.random()))[:4]
-    allocation = [0] * FIELDS
-    for field in weakest:
-        allocation[field] = last[field] + 1
-    left = SOLDIERS - sum(allocation)
-    if left < 0:
-        return scatter(history)
-    for _ in range(left):
-        allocation[random.choice(weakest)] += 1
-    return allocation
-
-
-CHARACTERS = [scatter, even, focus, counter]
-
-
-def pick_opponent():
-    return random.choice(CHARACTERS)
-
-
-def column_strategy(opponent, history):
-    return opponent(history)
