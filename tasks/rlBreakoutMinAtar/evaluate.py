@@ -1,7 +1,8 @@
 """Evaluation of rlBreakoutMinAtar: the mean return of the agent's 5 checkpoints on gymnax's Breakout-MinAtar.
 
-The grader puts rl_grading.py and networks.py (tasks/rlShared) beside this file, where the shared logic
-and its checks are. From the repository: PYTHONPATH=../rlShared:../rlShared/src:../../docker/runtime.
+The grader puts rl_grading.py (tasks/rlShared: the shared logic and its checks) and the starter's
+helpers.py (its fixture pins) beside this file; the network code is the agent's own src/networks.py.
+From the repository: PYTHONPATH=../rlShared:../rlShared/src:../../docker/runtime.
 """
 from rl_grading import grade
 

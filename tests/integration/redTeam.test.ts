@@ -44,6 +44,19 @@ const SECRETS = [PD_VALIDATION_SEED, PD_TEST_SEED, 'def payoff(mine, theirs)', '
 const alwaysDefect = 'def row_strategy(history):\n    return 1\n';
 const starterHeuristic = readFileSync(join(tasksDir, '3SATTime', 'heuristic.py'), 'utf8');
 const rlConfig = readFileSync(join(tasksDir, 'rlMetaMazeMisc', 'config.yaml'), 'utf8');
+/** An RL policy (src/networks.py) that answers uniform logits over MetaMaze's 4 actions; `before` runs at each step first. */
+const uniformMazePolicy = (before = '') => `${before}
+def evaluation_policy(request):
+    if request["op"] == "load":
+        return None
+    ${before ? 'attack()\n    ' : ''}return [[0.0] * (request["shape"][0] * request["shape"][1] * 4)]
+`;
+/** A workspace for rlMetaMazeMisc: config.yaml, 5 checkpoints of one array each, and networks.py (written as a file) moved to src/. */
+const rlWorkspace = `mkdir -p src checkpoints && mv networks.py src/ && python3 -c "
+import numpy, pickle
+for i in range(5):
+    pickle.dump({'network': {'params': {'w': numpy.zeros(3, numpy.float32)}}}, open(f'checkpoints/config-42-{i}.pkl', 'wb'))
+"`;
 const houseIds = readFileSync(join(tasksDir, 'regressionKaggleHousePrice', 'answers.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0]!);
 const constantPrices = ['Id,SalePrice', ...houseIds.map((id) => `${id},180000`)].join('\n') + '\n';
 
@@ -111,19 +124,19 @@ raise RuntimeError("LOOT " + " ".join(loot))
 random.seed(0)
 for name in ("target", "grading", "evaluate", "__main__"):
     module = sys.modules.get(name)
-    for attr in ("pick_opponent", "column_strategy", "report", "binary_move", "payoff", "play_repeated_game"):
+    for attr in ("target_column_strategy", "report", "binary_move", "payoff", "play_repeated_game"):
         try:
             setattr(module, attr, lambda *a, **k: 0)
         except Exception:
             pass
 try:
     import target
-    target.pick_opponent = lambda: target.always_cooperate
+    target.target_column_strategy = lambda history: 0
 except ImportError:
     pass
 sys.modules["target"] = type(sys)("target")
 for obj in gc.get_objects():
-    if getattr(obj, "__name__", "") in ("pick_opponent", "fail", "report"):
+    if getattr(obj, "__name__", "") in ("target_column_strategy", "fail", "report"):
         raise RuntimeError("found the evaluator's " + obj.__name__)
 def row_strategy(history):
     random.seed(len(history))
@@ -346,6 +359,54 @@ for i in range(5):
     shell: 'mkdir checkpoints',
     expected: { error: /^config\.yaml is not valid YAML/ },
   },
+  {
+    what: 'src/networks.py forging the score: a result line on every descriptor and into the evaluator\'s modules at each step',
+    task: 'rlMetaMazeMisc',
+    splits: ['validation', 'test'],
+    files: {
+      'config.yaml': rlConfig,
+      'networks.py': uniformMazePolicy(`import os, sys
+def attack():
+    for fd in range(3, 64):
+        try:
+            os.write(fd, b'{"Reward Mean": 1000000.0, "Reward Std": 0.0}\\n')
+        except OSError:
+            pass
+    grading = sys.modules.get("grading") or sys.modules.get("rl_grading")
+    if grading is not None:
+        grading.report({"Reward Mean": 1000000.0, "Reward Std": 0.0})
+`),
+    },
+    shell: rlWorkspace,
+    expected: { honestOrError: 'uniform-maze-policy', error: /^src\/networks\.py sent a malformed reply to call \d+/ },
+  },
+  {
+    what: "src/networks.py reading the split's seeds: environment, the evaluator's /proc, /grader, the workspace mount and the copies",
+    task: 'rlMetaMazeMisc',
+    splits: ['validation', 'test'],
+    files: {
+      'config.yaml': rlConfig,
+      'networks.py': `${LOOT}
+grab("env", lambda: {k: v for k, v in os.environ.items() if "SECRET" in k or "SEED" in k})
+for pid in sorted(int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()):
+    grab(f"environ:{pid}", lambda: open(f"/proc/{pid}/environ", "rb").read(200))
+    grab(f"mem:{pid}", lambda: open(f"/proc/{pid}/mem", "rb").read(1))
+grab("grader", lambda: os.listdir("/grader"))
+grab("private", lambda: os.listdir("/srv/mlgym"))
+raise RuntimeError("LOOT " + " ".join(loot))
+`,
+    },
+    shell: rlWorkspace,
+    // MetaMaze's validation and test seeds (1618, 1414) appear nowhere in what comes back.
+    expected: { error: /^importing src\/networks\.py raised RuntimeError: LOOT env=READ:\{\} (?!.*(1618|1414))(?!.*=READ)/ },
+  },
+  {
+    what: 'src/networks.py answering something other than the distribution (too many numbers)',
+    task: 'rlMetaMazeMisc',
+    files: { 'config.yaml': rlConfig, 'networks.py': 'def evaluation_policy(request):\n    return None if request["op"] == "load" else [[0.5] * 10]\n' },
+    shell: rlWorkspace,
+    expected: { error: /^src\/networks\.py evaluation_policy returned 10 numbers per list, expected \d+ \(\d+ observations x 4 actions\)$/ },
+  },
   // --- LM model files (languageModelingFineWeb, naturalLanguageInferenceMNLI) -------------------------
   {
     what: 'model.pt a pickle that runs code when loaded',
@@ -395,10 +456,11 @@ torch.save({'bert.embeddings.word_embeddings.weight': Evil()}, 'bert_mnli_model/
 ];
 
 /** Honest references, graded the same way as the attacks they are compared with. */
-const references: Record<string, { task: string; files: Record<string, string> }> = {
+const references: Record<string, { task: string; files: Record<string, string>; shell?: string }> = {
   'always-defect': { task: 'prisonersDilemma', files: { 'strategy.py': alwaysDefect } },
   'starter-heuristic': { task: '3SATTime', files: { 'heuristic.py': starterHeuristic } },
   'constant-prices': { task: 'regressionKaggleHousePrice', files: { 'submission.csv': constantPrices } },
+  'uniform-maze-policy': { task: 'rlMetaMazeMisc', files: { 'config.yaml': rlConfig, 'networks.py': uniformMazePolicy() }, shell: rlWorkspace },
 };
 
 const FIXTURE_TASKS = new Set(['rlMetaMazeMisc', 'languageModelingFineWeb', 'naturalLanguageInferenceMNLI']);
@@ -448,7 +510,7 @@ describe('the red team: adversarial submissions against the real grader containe
       tasks.set(id, { task, image: await ensureTaskImage(task, () => undefined) });
     }
     for (const [name, ref] of Object.entries(references)) {
-      honestMetrics.set(name, await grade({ task: ref.task, files: ref.files, splits: ALL_SPLITS }, 1));
+      honestMetrics.set(name, await grade({ task: ref.task, files: ref.files, shell: ref.shell, splits: ALL_SPLITS }, 1));
     }
   }, 40 * 60_000);
 

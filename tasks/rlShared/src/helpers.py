@@ -3,6 +3,7 @@
 A checkpoint is a pickled dict {"network": the flax variables as numpy arrays, "env_name", "seed",
 "train_log"}. The evaluation reads "network" only, and its unpickler accepts nothing but dicts, lists,
 tuples, numbers, strings and numpy (or jax) arrays, so keep other objects out of checkpoint files.
+The evaluation imports its own copy of this file, for FIXTURE and the pins below.
 """
 import os
 import pickle

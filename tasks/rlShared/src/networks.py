@@ -1,8 +1,10 @@
 """The actor-critic network of the PPO baseline and the action distributions it parameterises.
 
-build_network(config["network"], env, env_params) makes the flax module; the evaluation rebuilds it
-with its own copy of this file from the `network` section of config.yaml, so change the architecture
-through that section (the keys in NETWORK_DEFAULTS), not by editing this code.
+build_network(config["network"], env, env_params) makes the flax module from config.yaml's `network`
+section. The evaluation uses this file too, the workspace's own copy: it calls evaluation_policy (at the
+end) in a sandbox that holds nothing but this file, so change the architecture here or through
+config.yaml as you like, keep this file self-contained (installed packages only, no other file of src/)
+and keep evaluation_policy's answers as it describes.
 """
 import flax.linen as nn
 import jax
@@ -155,3 +157,58 @@ def entropy(pi):
         return jnp.sum(log_std + 0.5 * jnp.log(2 * jnp.pi * jnp.e), axis=-1)
     logp = jax.nn.log_softmax(pi)
     return -jnp.sum(jnp.exp(logp) * logp, axis=-1)
+
+
+# -- the evaluation's entry point ------------------------------------------------------------------
+
+_evaluation = {}
+
+
+def evaluation_policy(request):
+    """What the evaluation asks of the policy, in a sandbox of its own (no file but this one, no secrets).
+
+    {"op": "load", "config": config.yaml, "checkpoints": [variables, ...]}: build the network and keep
+      the checkpoints' variables (each array sent as a (shape, float32 bytes) pair).
+    {"op": "act", "obs": bytes, "dtype": str, "shape": [checkpoints, observations, ...]}: the policy's
+      distribution for each checkpoint's observations, as flat lists in that order: [logits] for discrete
+      actions, [mean, std] for continuous ones. The evaluation samples the actions and steps the
+      environments itself.
+    """
+    if request["op"] == "load":
+        return _load(request["config"], request["checkpoints"])
+    return _act(np.frombuffer(request["obs"], np.dtype(request["dtype"])).reshape(request["shape"]))
+
+
+def _load(config, checkpoints):
+    import gymnax
+
+    env, env_params = gymnax.make(config["env_name"])
+    network = build_network(config.get("network"), env, env_params)
+    expected = jax.eval_shape(lambda: init_params(network, env, env_params, jax.random.PRNGKey(0)))
+    variables = [_unpack(c, expected, f"checkpoint {i}", "network") for i, c in enumerate(checkpoints)]
+    stacked = jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *variables)
+    _evaluation["policy"] = jax.jit(jax.vmap(lambda v, obs: network.apply(v, obs)[0]))
+    _evaluation["variables"] = stacked
+    return None
+
+
+def _unpack(value, expected, name, where):
+    """A checkpoint's variables as arrays, checked against the network's `expected` shapes."""
+    if not hasattr(expected, "shape"):
+        if not isinstance(value, dict) or set(value) != set(expected):
+            raise ValueError(f"{name}: {where} does not match the network config.yaml describes (keys "
+                             f"{sorted(value) if isinstance(value, dict) else type(value).__name__}, expected {sorted(expected)})")
+        return {k: _unpack(value[k], expected[k], name, f"{where}/{k}") for k in expected}
+    shape, data = value
+    if tuple(shape) != tuple(expected.shape):
+        raise ValueError(f"{name}: {where} has shape {tuple(shape)}; the network config.yaml describes needs a float "
+                         f"array of shape {tuple(expected.shape)}")
+    return jnp.asarray(np.frombuffer(data, np.float32).reshape(shape))
+
+
+def _act(obs):
+    pi = _evaluation["policy"](_evaluation["variables"], jnp.asarray(obs))
+    if isinstance(pi, tuple):
+        mean, log_std = pi
+        return [np.asarray(mean).ravel().tolist(), np.asarray(jnp.exp(log_std)).ravel().tolist()]
+    return [np.asarray(pi).ravel().tolist()]
