@@ -5,12 +5,14 @@ Usage, in the task image (torch.txt: datasets, Pillow) with network, from datase
 Download: about 145 MB of parquet files (PNG-encoded images), cached by `datasets` under HF_HOME.
 Disk: about 185 MB written (train_images.npy 154 MB, test_images.npy 31 MB) plus the download cache.
 Time: a minute or two, mostly decoding the 60,000 PNGs.
-OUT_DIR gets train_images.npy (50000, 32, 32, 3) uint8, train_labels.npy (50000,) uint8 and
-test_images.npy (10000, 32, 32, 3) uint8; PRIVATE_DIR gets answers.csv with the 10,000 test labels,
-5,000 in the validation split and 5,000 in the test split. The files are written by the fixture
-generator's write_layout, so the real data and the fixture share one layout.
+5,000 training images (a seeded choice) are held out as the validation split. OUT_DIR gets
+train_images.npy (45000, 32, 32, 3) uint8 and train_labels.npy (45000,) uint8, the rest of the
+training split, and test_images.npy (15000, 32, 32, 3) uint8: the 10,000 test images in the data
+set's order, then the 5,000 validation images. PRIVATE_DIR gets answers.csv with the labels of all
+15,000 and their split (test or validation). The fixture generator's hold_out_validation and
+write_layout lay the files out, so the real data and the fixture share one layout.
 Full-scale baseline (tasks/imageClassificationCifar10/baseline.py, 10 epochs of a two-conv CNN):
-about a minute on one GPU, roughly 10 minutes on one CPU core.
+about a minute on one GPU, roughly half an hour on one CPU core.
 """
 import importlib.util
 import os
@@ -20,6 +22,7 @@ import numpy as np
 
 HF_ID = "uoft-cs/cifar10"
 COUNTS = {"train": 50_000, "test": 10_000}
+VALIDATION = 5_000
 
 
 def fixture_module():
@@ -56,13 +59,16 @@ def main():
     test_images, test_labels = load_split("test")
     readme = (
         "CIFAR-10 (Krizhevsky, 2009, 'Learning Multiple Layers of Features from Tiny Images'), from Hugging Face\n"
-        f"{HF_ID}. train_images.npy uint8 (50000, 32, 32, 3), train_labels.npy uint8 (50000,),\n"
-        "test_images.npy uint8 (10000, 32, 32, 3), in the data set's order. Labels: 0 airplane, 1 automobile,\n"
-        "2 bird, 3 cat, 4 deer, 5 dog, 6 frog, 7 horse, 8 ship, 9 truck. The test labels are not included.\n"
+        f"{HF_ID}. train_images.npy uint8 (45000, 32, 32, 3) and train_labels.npy uint8 (45000,): the training\n"
+        "split less 5,000 images held out for validation. test_images.npy uint8 (15000, 32, 32, 3): the 10,000\n"
+        "images of the test split, in its order, then the 5,000 validation images; no labels for either.\n"
+        "Labels: 0 airplane, 1 automobile, 2 bird, 3 cat, 4 deer, 5 dog, 6 frog, 7 horse, 8 ship, 9 truck.\n"
     )
-    fixture_module().write_layout(
-        sys.argv[1], sys.argv[2], train_images, train_labels, test_images, test_labels, readme
+    layout = fixture_module()
+    train_images, train_labels, images, answers = layout.hold_out_validation(
+        train_images, train_labels, test_images, test_labels, VALIDATION
     )
+    layout.write_layout(sys.argv[1], sys.argv[2], train_images, train_labels, images, answers, readme)
 
 
 if __name__ == "__main__":

@@ -5,18 +5,18 @@ Downloads nyu-mll/multi_nli (about 220 MB) and google-bert/bert-base-uncased (co
 tokenizer and model.safetensors, about 440 MB): the containers have no network, so the baseline
 loads BERT from OUT_DIR/bert-base-uncased/. Needs about 1.5 GB of disk (the Hugging Face cache
 included) and a few minutes. Writes OUT_DIR/train.jsonl (392,702 pairs), OUT_DIR/validation.jsonl
-(4,907 labelled pairs: a fixed half of validation_matched), OUT_DIR/bert-base-uncased/ and README.txt;
-PRIVATE_DIR/validation.jsonl (the same half), PRIVATE_DIR/test.jsonl (the other 4,908 pairs, hidden
-from the agent) and PRIVATE_DIR/bert_tokenizer/ (the grader's copy of the tokenizer).
-Full-scale baseline: fine-tuning BERT-base for 3,000 steps of 32 pairs takes roughly 10 minutes on
-one A100 (MLGym gives the task 2 GPUs and 2,400 s per command).
+(validation_mismatched: 9,832 labelled pairs), OUT_DIR/bert-base-uncased/ and README.txt;
+PRIVATE_DIR/validation.jsonl (the same pairs), PRIVATE_DIR/test.jsonl (all 9,815 pairs of
+validation_matched, the set MLGym's evaluation scores, hidden from the agent) and
+PRIVATE_DIR/bert_tokenizer/ (the grader's copy of the tokenizer).
+The validation split the agent sees and validates on is validation_mismatched: MNLI's other
+evaluation set (genres absent from train), so the whole of validation_matched stays for the test.
 """
 import json
 import os
 import shutil
 import sys
 
-import numpy as np
 from datasets import load_dataset
 from huggingface_hub import snapshot_download
 
@@ -24,8 +24,7 @@ DATASET = "nyu-mll/multi_nli"
 BERT = "google-bert/bert-base-uncased"
 BERT_FILES = ["config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "model.safetensors"]
 TOKENIZER_FILES = ["vocab.txt", "tokenizer.json", "tokenizer_config.json"]
-SEED = 20240901  # fixes which half of validation_matched is the validation split
-EXPECTED = {"train": 392_702, "validation_matched": 9_815}
+EXPECTED = {"train": 392_702, "validation_matched": 9_815, "validation_mismatched": 9_832}
 
 
 def rows(split):
@@ -44,9 +43,9 @@ def write_readme(out_dir, counts):
     with open(os.path.join(out_dir, "README.txt"), "w") as f:
         f.write(
             f"MultiNLI (Williams, Nangia and Bowman 2018; Hugging Face {DATASET}), for naturalLanguageInferenceMNLI.\n"
-            f"train.jsonl ({counts['train']} pairs) and validation.jsonl ({counts['validation']} pairs, a fixed half of\n"
-            "validation_matched; the other half is the hidden test split): one JSON object per line with premise,\n"
-            "hypothesis, genre and label (0 entailment, 1 neutral, 2 contradiction).\n"
+            f"train.jsonl ({counts['train']} pairs) and validation.jsonl ({counts['validation']} pairs: validation_mismatched,\n"
+            "whose genres are not in train; validation_matched is the hidden test split): one JSON object per line\n"
+            "with premise, hypothesis, genre and label (0 entailment, 1 neutral, 2 contradiction).\n"
             f"bert-base-uncased/: Hugging Face's {BERT} (config, vocabulary, tokenizer, weights), Apache-2.0.\n"
             "Licences: see the MultiNLI data card (OANC text; parts under CC BY-SA 3.0 and CC BY 3.0).\n"
         )
@@ -60,14 +59,10 @@ def main():
     os.makedirs(private_dir, exist_ok=True)
 
     data = load_dataset(DATASET)
-    train, matched = rows(data["train"]), rows(data["validation_matched"])
-    for name, records in (("train", train), ("validation_matched", matched)):
+    train, test, validation = (rows(data[name]) for name in EXPECTED)
+    for name, records in zip(EXPECTED, (train, test, validation)):
         if len(records) != EXPECTED[name]:
             print(f"warning: {name} has {len(records)} labelled pairs, expected {EXPECTED[name]}")
-    order = np.random.default_rng(SEED).permutation(len(matched))
-    half = len(matched) // 2
-    validation = [matched[i] for i in sorted(order[:half])]
-    test = [matched[i] for i in sorted(order[half:])]
 
     write_jsonl(os.path.join(out_dir, "train.jsonl"), train)
     write_jsonl(os.path.join(out_dir, "validation.jsonl"), validation)

@@ -34,7 +34,7 @@ export async function generateFixtures(folder: string, opts: { force?: boolean; 
     const privateDir = d.fixture!.private_path ? at(d.fixture!.private_path) : undefined;
     if (!existsSync(generator)) throw new Error(`${d.file}: fixture.generator ${generator} does not exist`);
     const stampFile = `${dataDir}.stamp`;
-    const stamp = createHash('sha256').update(readFileSync(generator)).digest('hex').slice(0, 16);
+    const stamp = generatorStamp(generator);
     const upToDate = existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp && existsSync(dataDir) && (!privateDir || existsSync(privateDir));
     if (upToDate && !opts.force) {
       outcomes.push({ dataset: d.name, dataDir, generated: false });
@@ -48,6 +48,14 @@ export async function generateFixtures(folder: string, opts: { force?: boolean; 
     outcomes.push({ dataset: d.name, dataDir, generated: true });
   }
   return outcomes;
+}
+
+/** The hash of a generator and of the Python files beside it, which it may import (fixtures/fashion_mnist.py reuses cifar10.py). */
+function generatorStamp(generator: string): string {
+  const hash = createHash('sha256').update(readFileSync(generator));
+  const folder = dirname(generator);
+  for (const f of readdirSync(folder).filter((n) => n.endsWith('.py') && n !== basename(generator)).sort()) hash.update(f).update(readFileSync(join(folder, f)));
+  return hash.digest('hex').slice(0, 16);
 }
 
 async function runGenerator(generator: string, dataDir: string, privateDir: string | undefined): Promise<{ exitCode: number; output: string }> {

@@ -5,22 +5,15 @@ Reads data/coco/ (train_images.npy, train_captions.csv, test_images.npy), trains
 the loss on 5% held-out training images, and writes submission.csv with one `caption` per test
 image, in the order of test_images.npy. Uses the GPU when there is one: about 10 minutes there on
 the full data. With MLGYM_DATA=fixture (the small smoke-test data) it trains briefly on a CPU, pinned
-to one thread and to kernels that give the same bits on every x86 CPU (see `reproducible`), so its
+to one thread and to kernels that give the same bits on every x86 CPU (reproducible.py), so its
 score can be recorded exactly.
 Usage: python3 baseline.py [SEED]   (default 0)
 """
-import os
-import random
 import re
 import sys
 from collections import Counter
 
-FIXTURE = os.environ.get("MLGYM_DATA") == "fixture"
-if FIXTURE:
-    # Before torch loads: one thread, ATen's portable kernels (no AVX2/AVX-512 variants chosen by the
-    # CPU) and MKL's CPU-independent code path, so another machine computes the same numbers.
-    os.environ.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-                      ATEN_CPU_CAPABILITY="default", MKL_CBWR="COMPATIBLE")
+from reproducible import FIXTURE, reproducible  # first: on the fixture it pins torch's kernels before torch loads
 
 import numpy as np
 import pandas as pd
@@ -112,18 +105,6 @@ def holdout_loss(model, images, holdout, tokens, device, loss_fn, chunk=512):
         for i in range(0, len(holdout), chunk)
     ]
     return float(np.mean(losses))
-
-
-def reproducible(seed):
-    """Seed every generator; on the fixture on a CPU also pin threads and kernels (GPU runs keep their fast ones)."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    if FIXTURE and not torch.cuda.is_available():  # the fixture's recorded score is a CPU run's
-        torch.set_num_threads(1)
-        torch.use_deterministic_algorithms(True)
-        torch.backends.mkldnn.enabled = False  # oneDNN picks its kernels by CPU
-        torch.backends.nnpack.set_flags(False)  # so does NNPACK
 
 
 def main():

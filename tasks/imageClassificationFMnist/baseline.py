@@ -1,45 +1,92 @@
-"""Baseline for Fashion-MNIST: logistic regression on 2x2-pooled pixels of 10,000 training images.
+"""Baseline for Fashion-MNIST, MLGym's recipe: a two-convolution CNN trained for 10 epochs with AdamW.
 
-Fast on one CPU (a few seconds). Reports accuracy on 5,000 held-out training images and writes
-submission.csv with one `label` per test image, in the order of data/fashion_mnist/test_images.npy.
-Usage: python3 baseline.py [SEED]   (the seed picks the training subset; default 0)
+Pixels /255 (no normalisation, no augmentation); conv 3x3 to 32 channels, ReLU, max-pool 2; conv 3x3
+to 64, ReLU, max-pool 2; one linear layer to the 10 classes. AdamW (lr 5e-5, weight decay 0.01 on the
+weights, not the biases), batch 64, 500 warm-up steps then a linear decay to 0, gradients clipped to
+norm 1, seed 42. MLGym's baseline keeps the epoch with the lowest loss on the test split; this one
+never sees test labels and keeps the last epoch; with this decaying schedule the two normally coincide.
+Writes submission.csv with one `label` per image of data/fashion_mnist/test_images.npy, in order.
+About 25 minutes on one CPU core, well under a minute on a GPU. The small smoke-test data
+(MLGYM_DATA=fixture) make 160 steps in all, so there the warm-up is 20 steps and the learning rate 5e-3.
+Usage: python3 baseline.py [SEED]   (default 42)
 """
 import sys
-import warnings
+
+from reproducible import FIXTURE, reproducible  # first: on the fixture it pins torch's kernels before torch loads
 
 import numpy as np
 import pandas as pd
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
+import torch
+from torch import nn
 
 DATA = "data/fashion_mnist"
-SUBSET = 10_000
-HOLDOUT = 5_000
+EPOCHS, BATCH, WEIGHT_DECAY, MAX_GRAD_NORM = 10, 64, 0.01, 1.0
+LR, WARMUP = (5e-3, 20) if FIXTURE else (5e-5, 500)
 
 
-def features(images):
-    """Average 2x2 blocks (28x28 -> 14x14) and scale to [0, 1]."""
-    n = len(images)
-    return images.reshape(n, 14, 2, 14, 2).mean(axis=(2, 4)).reshape(n, -1) / 255.0
+class SmallCNN(nn.Module):
+    """conv(32) -> pool -> conv(64) -> pool -> linear: size x size images with `channels` channels to 10 class scores."""
+
+    def __init__(self, channels, size):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        )
+        self.classifier = nn.Linear(64 * (size // 4) ** 2, 10)
+
+    def forward(self, x):
+        return self.classifier(self.features(x).flatten(1))
+
+
+def to_tensor(images):
+    """uint8 (N, 28, 28) -> float (N, 1, 28, 28) in [0, 1]."""
+    return torch.from_numpy(images).float().div_(255).unsqueeze(1)
+
+
+def warmup_then_linear(total):
+    """The learning-rate factor at each step: 0 -> 1 over WARMUP steps, then down to 0 at the last step."""
+    return lambda step: step / WARMUP if step < WARMUP else max(0.0, (total - step) / max(1, total - WARMUP))
+
+
+def train(model, x, y, device):
+    weights = [p for name, p in model.named_parameters() if not name.endswith("bias")]
+    biases = [p for name, p in model.named_parameters() if name.endswith("bias")]
+    optimizer = torch.optim.AdamW([{"params": weights, "weight_decay": WEIGHT_DECAY}, {"params": biases, "weight_decay": 0.0}], lr=LR)
+    steps_per_epoch = -(-len(x) // BATCH)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_then_linear(EPOCHS * steps_per_epoch))
+    loss_fn = nn.CrossEntropyLoss()
+    for epoch in range(EPOCHS):
+        model.train()
+        order, total = torch.randperm(len(x)), 0.0
+        for i in range(0, len(x), BATCH):
+            batch = order[i:i + BATCH]
+            loss = loss_fn(model(x[batch].to(device)), y[batch].to(device))
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM)
+            optimizer.step()
+            schedule.step()
+            total += loss.item() * len(batch)
+        print(f"epoch {epoch + 1}/{EPOCHS}: training loss {total / len(x):.4f}", flush=True)
+
+
+def predict(model, x, device):
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([model(x[i:i + 1024].to(device)).argmax(1).cpu() for i in range(0, len(x), 1024)])
 
 
 def main():
-    seed = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    images = np.load(f"{DATA}/train_images.npy")
-    labels = np.load(f"{DATA}/train_labels.npy")
-    test_images = np.load(f"{DATA}/test_images.npy")
-
-    order = np.random.default_rng(seed).permutation(len(images))
-    train, holdout = order[:SUBSET], order[-HOLDOUT:]
-    model = LogisticRegression(max_iter=100)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # 100 iterations are enough here
-        model.fit(features(images[train]), labels[train])
-    accuracy = (model.predict(features(images[holdout])) == labels[holdout]).mean()
-    print(f"held-out accuracy: {accuracy:.4f}")
-
-    pd.DataFrame({"label": model.predict(features(test_images))}).to_csv("submission.csv", index=False)
-    print(f"wrote submission.csv ({len(test_images)} rows)")
+    reproducible(int(sys.argv[1]) if len(sys.argv) > 1 else 42)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    x = to_tensor(np.load(f"{DATA}/train_images.npy"))
+    y = torch.from_numpy(np.load(f"{DATA}/train_labels.npy").astype(np.int64))
+    model = SmallCNN(channels=1, size=28).to(device)
+    train(model, x, y, device)
+    predictions = predict(model, to_tensor(np.load(f"{DATA}/test_images.npy")), device)
+    pd.DataFrame({"label": predictions.numpy()}).to_csv("submission.csv", index=False)
+    print(f"wrote submission.csv ({len(predictions)} rows)")
 
 
 if __name__ == "__main__":

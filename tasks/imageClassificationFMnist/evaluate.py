@@ -1,10 +1,12 @@
-"""Grader for imageClassificationFMnist: accuracy of submission.csv against the private test labels.
+"""Grader for imageClassificationFMnist: accuracy of submission.csv against the hidden labels.
 
-Runs in the grader container, stdlib only. MLGYM_WORKSPACE is the agent's workspace (read-only),
-MLGYM_SPLIT is 'validation' or 'test'. answers.csv (private, next to this script) holds the label
-of each of the 10,000 test images and its split: a fixed half of them is the validation split, the
-other half the test split. submission.csv must have a `label` column with one class (0-9) per
-test image, in the order of test_images.npy. Prints {"accuracy": ...}.
+Runs in the grader container (stdlib only), cwd holding this script and the dataset's private
+answers.csv: index,label,split for every image of test_images.npy, i.e. the 10,000 images of
+Fashion-MNIST's test split (split `test`, scored whole as in MLGym) followed by the 5,000 training
+images held out for validation (split `validation`). MLGYM_WORKSPACE is the agent's workspace
+(read-only), MLGYM_SPLIT is 'validation' or 'test'. submission.csv needs a `label` column with one
+class (0-9) per image of test_images.npy, in order. Prints {"accuracy": ...} on the chosen split.
+Usage: MLGYM_SPLIT=validation python3 evaluate.py
 """
 import grading
 from grading import report

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadTask } from '../../lib/config/load.js';
+import { basename, join } from 'node:path';
+import { loadTask, type LoadedTask } from '../../lib/config/load.js';
 import { datasetsDir, repoRoot, taskFile, tasksDir } from '../../lib/home.js';
 
 export interface HostEvaluation {
@@ -20,13 +20,15 @@ export interface HostEvaluation {
  * from private copies, but under the caller's user (MLGYM_SANDBOX_UNISOLATED=1): the separate user,
  * the private files and the capabilities are the grader container's (tests/integration/redTeam).
  */
-export function evaluateOnHost(taskId: string, files: Record<string, string>, split: 'validation' | 'test', env: Record<string, string> = {}): HostEvaluation {
+export function evaluateOnHost(taskId: string, files: Record<string, string>, split: 'validation' | 'test', env: Record<string, string> = {}, data: 'real' | 'fixture' = 'real'): HostEvaluation {
   const workspace = mkdtempSync(join(tmpdir(), 'mlgym-eval-'));
-  const secrets = loadTask(taskFile(taskId), datasetsDir).split_secrets[split];
+  const task = loadTask(taskFile(taskId), datasetsDir, { data });
+  const secrets = task.split_secrets[split];
+  const grader = graderFolder(task);
   try {
     for (const [name, content] of Object.entries(files)) writeFileSync(join(workspace, name), content);
     const run = spawnSync('python3', ['evaluate.py'], {
-      cwd: join(tasksDir, taskId),
+      cwd: grader ?? join(tasksDir, taskId),
       env: {
         ...process.env,
         MLGYM_SPLIT: split,
@@ -44,5 +46,17 @@ export function evaluateOnHost(taskId: string, files: Record<string, string>, sp
     return { exitCode: run.status, output: last ? (JSON.parse(last) as Record<string, unknown>) : {}, stdout: run.stdout, stderr: run.stderr };
   } finally {
     rmSync(workspace, { recursive: true, force: true });
+    if (grader) rmSync(grader, { recursive: true, force: true });
   }
+}
+
+/** Where a task whose datasets have private files (answers) is graded: like /grader, its evaluation
+ * scripts and private files with the data variant's private files beside them; undefined for the others. */
+function graderFolder(task: LoadedTask): string | undefined {
+  const privateDirs = task.datasets.flatMap((d) => (d.privateDir ? [d.privateDir] : []));
+  if (privateDirs.length === 0) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'mlgym-grader-'));
+  for (const file of [...task.evaluation_paths, ...task.private_files]) copyFileSync(join(task.dir, file), join(dir, basename(file)));
+  for (const from of privateDirs) for (const name of readdirSync(from)) copyFileSync(join(from, name), join(dir, name));
+  return dir;
 }

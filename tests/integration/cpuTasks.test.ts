@@ -30,7 +30,6 @@ const secrets: Record<string, string[]> = {
   blotto: ['evaluate.py'],
   '3SATTime': ['evaluate.py', 'instances.py'],
   regressionKaggleHousePrice: ['evaluate.py', 'answers.csv'],
-  imageClassificationFMnist: ['evaluate.py', 'answers.csv', 'test_labels.npy', 't10k-labels-idx1-ubyte.gz'],
 };
 
 /** What the agent's data folder must look like: the listing, then the lines of a check run in it. */
@@ -40,11 +39,6 @@ const dataChecks: Record<string, { dir: string; check: string; expected: string[
     // the target column only in train.csv and validation.csv; 74 columns (Id + 73 features) in test.csv
     check: 'grep -l SalePrice *.csv; head -1 test.csv | tr , "\\n" | wc -l',
     expected: ['README.txt', 'test.csv', 'train.csv', 'validation.csv', 'train.csv', 'validation.csv', '74'],
-  },
-  imageClassificationFMnist: {
-    dir: 'data/fashion_mnist',
-    check: 'true',
-    expected: ['README.txt', 'test_images.npy', 'train_images.npy', 'train_labels.npy'],
   },
 };
 

@@ -52,6 +52,7 @@ const malformed: Record<string, Malformed[]> = {
     { what: 'a class out of range', command: 'sed -i \\$s/.*/10/ submission.csv', error: /label '10' is not a class number 0-9/ },
     { what: 'NaN', command: 'sed -i \\$s/.*/nan/ submission.csv', error: /label 'nan' is not a class number 0-9/ },
   ],
+  imageClassificationFMnist: [...csvCases('label', 400), { what: 'a class out of range', command: 'sed -i \\$s/.*/10/ submission.csv', error: /line 401: label '10' is not a class number 0-9/ }],
   imageCaptioningCOCO: [...csvCases('caption', 200)],
   naturalLanguageInferenceMNLI: [
     { what: 'no model folder', command: 'rm -rf bert_mnli_model', error: /submission artefact bert_mnli_model not found in the workspace/ },
