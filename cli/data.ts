@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { loadTask, type LoadedTask } from '../lib/config/load.js';
 import { datasetsDir, taskFile } from '../lib/home.js';
 import { docker } from '../lib/sandbox/docker.js';
@@ -8,9 +9,9 @@ import { generateFixtures } from '../lib/data/fixtures.js';
 import { EXIT, parseIntFlag, printJson, say, UsageError } from './output.js';
 import { listTaskIds } from './tasks.js';
 
-function knownTask(taskId: string, gpus?: number): LoadedTask {
+function knownTask(taskId: string, options: { gpus?: number; allowMissingFiles?: boolean } = {}): LoadedTask {
   if (!existsSync(taskFile(taskId))) throw new UsageError(`unknown task "${taskId}"; known tasks: ${listTaskIds().join(', ')}`);
-  return loadTask(taskFile(taskId), datasetsDir, { gpus });
+  return loadTask(taskFile(taskId), datasetsDir, options);
 }
 
 /** `mlgym fixtures [--force]`: generate the datasets' fixtures (scripts/prepare-data.sh runs it at set-up). */
@@ -23,7 +24,7 @@ export async function fixturesCommand(opts: { force?: boolean; json?: boolean })
 
 /** `mlgym build <task>`: build the task's environment image (or find it by its content hash) and print its tag. */
 export async function buildCommand(taskId: string, opts: { gpus?: string; json?: boolean }): Promise<number> {
-  const task = knownTask(taskId, opts.gpus === undefined ? undefined : parseIntFlag('gpus', opts.gpus, 0));
+  const task = knownTask(taskId, { gpus: opts.gpus === undefined ? undefined : parseIntFlag('gpus', opts.gpus, 0) });
   const image = await ensureTaskImage(task, say);
   if (opts.json) printJson({ task: task.id, image });
   else process.stdout.write(`${image}\n`);
@@ -35,8 +36,10 @@ export async function buildCommand(taskId: string, opts: { gpus?: string; json?:
  * runs in the task's image with network access, as `python3 <script> /out /private`, writing the
  * dataset's local_path and private_path folders.
  */
-export async function prepareCommand(taskId: string, opts: { json?: boolean }): Promise<number> {
-  const task = knownTask(taskId);
+export async function prepareCommand(taskId: string, opts: { json?: boolean; from?: string }): Promise<number> {
+  // An import writes the private files (answers) a task may still lack.
+  const task = knownTask(taskId, { allowMissingFiles: opts.from !== undefined });
+  if (opts.from !== undefined) return importOriginalCommand(task, opts.from, opts);
   const preparable = task.datasets.filter((d) => d.prepare);
   if (!preparable.length) throw new UsageError(`task "${taskId}" has no dataset with a prepare script (its data comes with setup, or it needs none)`);
   const image = await ensureTaskImage(task, say);
@@ -58,13 +61,74 @@ export async function prepareCommand(taskId: string, opts: { json?: boolean }): 
   return EXIT.ok;
 }
 
-/** Run a one-off container with network access (Hugging Face), streaming its output to stderr. */
-async function runToCompletion(image: string, cmd: string[], binds: string[]): Promise<number> {
-  const env = ['HF_TOKEN', 'HF_ENDPOINT', 'HTTPS_PROXY', 'HTTP_PROXY'].flatMap((k) => (process.env[k] ? [`${k}=${process.env[k]}`] : []));
-  const container = await docker().createContainer({ Image: image, Cmd: cmd, User: 'root', Env: [...env, 'HOME=/tmp'], HostConfig: { Binds: binds, NetworkMode: 'bridge' } });
+/** The script a task folder holds when it can import a user's copy of the original data (the hook of --from). */
+const ORIGINAL_IMPORTER = 'import_original.py';
+
+/**
+ * `mlgym prepare <task> --from <path>`: the task's import_original.py, run in the task's image without network
+ * as the calling user, as `python3 /task/import_original.py /original/<name> /task /data /private`: the user's
+ * file or folder read-only, the task folder, and each dataset's local and private folders as /data/<dataset>
+ * and /private/<dataset>. The importer validates the input; exit status 2 with an `error: ...` line on stderr
+ * means bad input (the message names the file and what was expected) and makes this command exit 2.
+ */
+async function importOriginalCommand(task: LoadedTask, from: string, opts: { json?: boolean }): Promise<number> {
+  const importer = join(task.dir, ORIGINAL_IMPORTER);
+  if (!existsSync(importer)) {
+    throw new UsageError(`task "${task.id}" has no importer of its original data (${ORIGINAL_IMPORTER} in ${task.dir}), so --from does not apply to it`);
+  }
+  const source = resolve(from);
+  if (!existsSync(source)) throw new UsageError(`--from ${from}: no such file or folder`);
+  const mount = `/original/${basename(source)}`;
+  const binds = [`${source}:${mount}:ro`, `${task.dir}:/task`];
+  for (const d of task.datasets) {
+    for (const [folder, root] of [[d.dataDir, '/data'], [d.privateDir, '/private']] as const) {
+      if (!folder) continue;
+      mkdirSync(folder, { recursive: true });
+      binds.push(`${folder}:${root}/${d.name}`);
+    }
+  }
+  const image = await ensureTaskImage(task, say);
+  say(`importing ${source} for ${task.id}`);
+  const stderr: string[] = [];
+  const exitCode = await runToCompletion(image, ['python3', `/task/${ORIGINAL_IMPORTER}`, mount, '/task', '/data', '/private'], binds, {
+    network: 'none',
+    user: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
+    env: [`MLGYM_IMPORT_SHOWN=${source}`],
+    output: (text) => stderr.push(text),
+  });
+  if (exitCode === 2) {
+    const errors = stderr.join('').split('\n').filter((line) => line.startsWith('error: '));
+    throw new UsageError(errors.at(-1)?.slice('error: '.length) ?? `the importer refused ${source} (its output above says why)`);
+  }
+  if (exitCode !== 0) throw new Error(`importing ${source} for ${task.id} failed (exit ${exitCode}); the output above says why`);
+  if (opts.json) printJson({ task: task.id, imported: source });
+  else say(`imported ${source}: ${task.id} now runs on it`);
+  return EXIT.ok;
+}
+
+interface ContainerOptions {
+  network: 'bridge' | 'none';
+  user: string;
+  env: string[];
+  /** Also called with the container's output (it goes to stderr either way). */
+  output?: (text: string) => void;
+}
+
+/** Run a one-off container (by default as root with network access, for Hugging Face), streaming its output to stderr. */
+async function runToCompletion(image: string, cmd: string[], binds: string[], options: ContainerOptions = { network: 'bridge', user: 'root', env: [] }): Promise<number> {
+  const env = ['HF_TOKEN', 'HF_ENDPOINT', 'HTTPS_PROXY', 'HTTP_PROXY'].flatMap((k) => (process.env[k] && options.network !== 'none' ? [`${k}=${process.env[k]}`] : []));
+  const container = await docker().createContainer({
+    Image: image, Cmd: cmd, User: options.user, Env: [...env, ...options.env, 'HOME=/tmp'],
+    HostConfig: { Binds: binds, NetworkMode: options.network },
+  });
   try {
     const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-    container.modem.demuxStream(stream, process.stderr, process.stderr);
+    const sink = new PassThrough();
+    sink.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      options.output?.(chunk.toString());
+    });
+    container.modem.demuxStream(stream, sink, sink);
     await container.start();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
     return StatusCode;

@@ -6,7 +6,7 @@
 #   tasks/regressionKaggleHousePrice/answers.csv    its validation and test prices (grader only)
 #   datasets/local/fashion_mnist/   train_images.npy, train_labels.npy, test_images.npy: Fashion-MNIST
 #                                   from dataset-fashion-mnist (MIT/Expat), for the agent's workspace
-#   tasks/imageClassificationFMnist/answers.csv     its test labels, split validation/test (grader only)
+#   datasets/local/fashion_mnist.private/answers.csv  the labels of its test and validation images (grader only)
 #   datasets/fixtures/<name>/, <name>.private/       the generated fixtures (`mlgym fixtures`)
 # A stamp per data set (the hash of this script) skips the work when it is already done.
 set -euo pipefail
@@ -38,7 +38,10 @@ trap 'rm -rf "$tmp"' EXIT
 #    split 70/10/20 into train/validation/test with a fixed seed; Id = row number in `ames`.
 HOUSE=datasets/local/housePrice
 HOUSE_ANSWERS=tasks/regressionKaggleHousePrice/answers.csv
-if ! prepared housePrice "$HOUSE/train.csv" "$HOUSE/validation.csv" "$HOUSE/test.csv" "$HOUSE_ANSWERS"; then
+#    A copy of Kaggle's train.csv imported with `mlgym prepare regressionKaggleHousePrice --from` stays.
+if [ -f "$HOUSE/IMPORTED.txt" ]; then
+  log "keeping the imported House Prices data in $HOUSE (remove the folder to return to the Ames data)"
+elif ! prepared housePrice "$HOUSE/train.csv" "$HOUSE/validation.csv" "$HOUSE/test.csv" "$HOUSE_ANSWERS"; then
   if ! Rscript -e 'stopifnot(requireNamespace("modeldata", quietly = TRUE))' >/dev/null 2>&1; then
     log "installing Debian's r-cran-modeldata (the Ames housing data, and R to read it)"
     apt_install --no-install-recommends r-cran-modeldata || die "cannot install r-cran-modeldata (apt-get install r-cran-modeldata); see $MLGYM_HOME/apt.log"
@@ -99,10 +102,12 @@ PY
 fi
 
 # 2. Fashion-MNIST (imageClassificationFMnist): the IDX files of dataset-fashion-mnist as .npy
-#    arrays (uint8). The 10,000 test images are split 5,000/5,000 into the validation and test
-#    splits of the grader by a fixed seed; their labels stay with the grader.
+#    arrays (uint8). 5,000 training images chosen by a fixed seed are held out as the validation
+#    split and appended, without their labels, to the 10,000 test images (whose order is kept): the
+#    agent trains on the other 55,000; the grader scores validation on the 5,000 and test on all
+#    10,000 official test images, as MLGym does. All the labels of test_images.npy stay with the grader.
 FM=datasets/local/fashion_mnist
-FM_ANSWERS=tasks/imageClassificationFMnist/answers.csv
+FM_ANSWERS=datasets/local/fashion_mnist.private/answers.csv
 FM_SOURCE=/usr/share/datasets/fashion-mnist
 if ! prepared fashion_mnist "$FM/train_images.npy" "$FM/train_labels.npy" "$FM/test_images.npy" "$FM_ANSWERS"; then
   if [ ! -f "$FM_SOURCE/t10k-labels-idx1-ubyte.gz" ]; then
@@ -113,8 +118,10 @@ if ! prepared fashion_mnist "$FM/train_images.npy" "$FM/train_labels.npy" "$FM/t
   python3 - "$FM_SOURCE" "$FM" "$FM_ANSWERS" <<'PY'
 import csv, gzip, os, random, struct, sys
 source, out_dir, answers_file = sys.argv[1:]
+PIXELS, VALIDATION = 28 * 28, 5000
 
 def read_idx(name, magic, count):
+    """The items of an IDX file: images as bytes of PIXELS, labels as ints."""
     with gzip.open(os.path.join(source, name)) as f:
         data = f.read()
     dims = data[3]
@@ -122,45 +129,53 @@ def read_idx(name, magic, count):
     shape = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
     if got_magic != magic or shape[0] != count:
         sys.exit(f"{name}: unexpected IDX header (magic {got_magic}, shape {shape})")
-    return shape, data[4 + 4 * dims:]
+    payload = data[4 + 4 * dims:]
+    return [payload[i * PIXELS:(i + 1) * PIXELS] for i in range(count)] if dims == 3 else list(payload)
 
-def write_npy(name, shape, payload):
+def write_npy(name, items, shape):
     """A .npy file (format 1.0) of uint8 values, written without numpy."""
+    shape = (len(items), *shape)
     header = "{'descr': '|u1', 'fortran_order': False, 'shape': (%s), }" % "".join(f"{d}, " for d in shape).rstrip(" ")
     header += " " * (-(10 + len(header) + 1) % 64) + "\n"
     with open(os.path.join(out_dir, name), "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1") + payload)
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1") + b"".join(
+            item if isinstance(item, bytes) else bytes([item]) for item in items))
 
 os.makedirs(out_dir, exist_ok=True)
 os.makedirs(os.path.dirname(answers_file), exist_ok=True)
-for idx, npy, magic, count in [
-    ("train-images-idx3-ubyte.gz", "train_images.npy", 2051, 60000),
-    ("train-labels-idx1-ubyte.gz", "train_labels.npy", 2049, 60000),
-    ("t10k-images-idx3-ubyte.gz", "test_images.npy", 2051, 10000),
-]:
-    write_npy(npy, *read_idx(idx, magic, count))
-_, test_labels = read_idx("t10k-labels-idx1-ubyte.gz", 2049, 10000)
+train_images = read_idx("train-images-idx3-ubyte.gz", 2051, 60000)
+train_labels = read_idx("train-labels-idx1-ubyte.gz", 2049, 60000)
+test_images = read_idx("t10k-images-idx3-ubyte.gz", 2051, 10000)
+test_labels = read_idx("t10k-labels-idx1-ubyte.gz", 2049, 10000)
+# A seeded Fisher-Yates shuffle from Random.random() alone, which Python keeps stable across versions.
 rng = random.Random(20250102)
-order = list(range(10000))
+order = list(range(60000))
 for i in range(len(order) - 1, 0, -1):
     j = int(rng.random() * (i + 1))
     order[i], order[j] = order[j], order[i]
-validation = set(order[:5000])
+validation = sorted(order[:VALIDATION])
+train = sorted(order[VALIDATION:])
+write_npy("train_images.npy", [train_images[i] for i in train], (28, 28))
+write_npy("train_labels.npy", [train_labels[i] for i in train], ())
+write_npy("test_images.npy", test_images + [train_images[i] for i in validation], (28, 28))
 with open(answers_file, "w", newline="") as f:
     w = csv.writer(f, lineterminator="\n")
     w.writerow(["index", "label", "split"])
-    for i, label in enumerate(test_labels):
-        w.writerow([i, label, "validation" if i in validation else "test"])
+    rows = [(label, "test") for label in test_labels] + [(train_labels[i], "validation") for i in validation]
+    for i, (label, split) in enumerate(rows):
+        w.writerow([i, label, split])
 with open(os.path.join(out_dir, "README.txt"), "w") as f:
     f.write(
         "Fashion-MNIST (Xiao, Rasul and Vollgraf, 2017; Hugging Face: zalando-datasets/fashion_mnist), as shipped\n"
         "by Debian's dataset-fashion-mnist, Copyright 2017 Zalando SE, MIT (Expat) licence.\n"
-        "train_images.npy uint8 (60000, 28, 28), train_labels.npy uint8 (60000,), test_images.npy uint8 (10000, 28, 28).\n"
+        "train_images.npy uint8 (55000, 28, 28) and train_labels.npy uint8 (55000,): the training split less 5,000\n"
+        "images held out for validation. test_images.npy uint8 (15000, 28, 28): the 10,000 images of the test split,\n"
+        "in its order, then the 5,000 held-out validation images; no labels for either.\n"
         "Labels: 0 T-shirt/top, 1 Trouser, 2 Pullover, 3 Dress, 4 Coat, 5 Sandal, 6 Shirt, 7 Sneaker, 8 Bag, 9 Ankle boot.\n"
     )
 PY
   echo "$stamp" > datasets/local/.fashion_mnist.prepared
-  check_digest fashion_mnist 24f514d3f444ae99 "$FM/train_images.npy" "$FM/train_labels.npy" "$FM/test_images.npy" "$FM_ANSWERS"
+  check_digest fashion_mnist 68c93760e22726a1 "$FM/train_images.npy" "$FM/train_labels.npy" "$FM/test_images.npy" "$FM_ANSWERS"
 fi
 # 3. The fixtures of the GPU-scale tasks' datasets (datasets/*.yaml with a `fixture`): small generated
 #    stand-ins with the real data's layout, for --data fixture. Each generator runs in mlgym-base;

@@ -11,20 +11,14 @@ Usage: python3 baseline.py [SEED]   (default seed 0)
 MLGYM_DATA=fixture: the small generated shards, a 2-layer model and 30 iterations on one CPU thread, with
 kernels that give the same bits on every x86 CPU (see `reproducible`), so its score can be recorded exactly.
 """
+from reproducible import FIXTURE, reproducible  # first: on the fixture it pins kernels before torch loads
+
 import dataclasses
 import glob
 import math
 import os
-import random
 import sys
 import time
-
-FIXTURE = os.environ.get("MLGYM_DATA") == "fixture"
-if FIXTURE:
-    # Before torch loads: one thread, ATen's portable kernels (no AVX2/AVX-512 variants chosen by the
-    # CPU) and MKL's CPU-independent code path, so another machine computes the same numbers.
-    os.environ.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-                      ATEN_CPU_CAPABILITY="default", MKL_CBWR="COMPATIBLE")
 
 import numpy as np
 import torch
@@ -83,18 +77,6 @@ def optimizer_for(model):
     other = [p for n, p in model.named_parameters() if not (p.ndim == 2 and "embed" not in n)]
     groups = [{"params": decay, "weight_decay": 0.1}, {"params": other, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=LR, betas=(0.9, 0.95), fused=torch.cuda.is_available())
-
-
-def reproducible(seed):
-    """Seed every generator; on the fixture on a CPU also pin threads and kernels (GPU runs keep their fast ones)."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    if FIXTURE and not torch.cuda.is_available():  # the fixture's recorded score is a CPU run's
-        torch.set_num_threads(1)
-        torch.use_deterministic_algorithms(True)
-        torch.backends.mkldnn.enabled = False  # oneDNN picks its kernels by CPU
-        torch.backends.nnpack.set_flags(False)  # so does NNPACK
 
 
 def train(rank, world, local_rank):

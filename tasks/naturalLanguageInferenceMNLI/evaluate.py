@@ -2,11 +2,13 @@
 
 Runs in the grader container: MLGYM_WORKSPACE is the agent's workspace (read-only), MLGYM_SPLIT is
 'validation' or 'test'. The private files next to this script hold the split's pairs with labels
-(validation.jsonl, test.jsonl: the two halves of MNLI's validation_matched) and bert_tokenizer/.
+(validation.jsonl: MNLI's validation_mismatched, which the agent also has; test.jsonl: all of
+validation_matched, the set MLGym scores) and bert_tokenizer/.
 Copies bert_mnli_model/ (regular files only, no links; grading.submitted) and loads the copy with
 AutoModelForSequenceClassification (remote code off, safetensors weights only, so none of the agent's
 code runs) and the tokenizer saved with it, or else bert_tokenizer/; predicts
-argmax of the logits (0 entailment, 1 neutral, 2 contradiction) and prints {"validation_accuracy": %}.
+argmax of the logits (0 entailment, 1 neutral, 2 contradiction) for each pair truncated to 128 tokens
+(as MLGym) and prints {"validation_accuracy": %}.
 Usage: MLGYM_SPLIT=test python3 evaluate.py
 """
 import math
@@ -21,7 +23,7 @@ MODEL_DIR = "bert_mnli_model"
 FALLBACK_TOKENIZER = "bert_tokenizer"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt")
 LABELS = 3
-MAX_LENGTH = 256
+MAX_LENGTH = 128  # MLGym's evaluation truncates pairs to 128 tokens
 BATCH = 64
 MODEL_BYTES = 16 * 1024 * grading.MiB  # the most the grader copies of bert_mnli_model/
 
