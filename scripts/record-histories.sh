@@ -32,3 +32,6 @@ mlgym cancel "$id"; wait
 record "$id" control-pause-hint-cancel
 
 record "$(mlgym bench --tasks prisonersDilemma --models baseline --seeds 2 --json 2>/dev/null | run_id benchId)" benchmark-prisonersDilemma
+
+# An external (Gym) run, driven by the TypeScript client.
+npx tsx scripts/record-gym-history.ts

@@ -9,18 +9,8 @@ import { repoRoot } from '../../lib/home.js';
 import { readTrajectory } from '../../lib/run/records.js';
 import type { RunResult, RunStatus } from '../../lib/run/types.js';
 import { gymQuery, gymStepUpdate, statusQuery } from '../../workflows/messages.js';
+import { STRATEGY } from '../helpers/gymPython.js';
 import { useTestTemporal } from '../helpers/temporal.js';
-
-/** A prisonersDilemma strategy: mirror the opponent, defect in the last round. */
-const STRATEGY = `cat > strategy.py <<'EOF'
-def row_strategy(history):
-    if len(history) == 9:
-        return 1
-    if not history:
-        return 0
-    return history[-1][1]
-EOF
-python3 -c "import strategy; print('ok', strategy.row_strategy([]))"`;
 
 /** The reason an update was refused or failed. */
 async function refusal(update: Promise<unknown>): Promise<string> {

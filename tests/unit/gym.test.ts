@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../../cli/program.js';
 import { resolveAgentSpec } from '../../lib/agent/models.js';
 import { stepUpdateId } from '../../lib/gym/env.js';
+import { externalRunsQuery } from '../../lib/gym/runs.js';
 import { finalObservation, gymFinal, stepObservation } from '../../lib/gym/observation.js';
 import { improvementOver, stepReward } from '../../lib/gym/reward.js';
 import type { GymMetric, GymObservation } from '../../lib/gym/types.js';
@@ -94,5 +95,13 @@ describe('the Gym protocol', () => {
     const listed = [...block.matchAll(/"([A-Za-z0-9_.-]+)"/g)].map((m) => m[1]);
     const tasks = readdirSync(tasksDir).filter((d) => existsSync(join(tasksDir, d, 'task.yaml')));
     expect(listed).toEqual(tasks.sort());
+  });
+});
+
+describe('the query of external runs', () => {
+  it('filters by benchmark and task, running runs by default, and refuses what is not an id', () => {
+    expect(externalRunsQuery({ benchId: 'bench-nightly-ab12cd' })).toBe("MlgymModel = 'external' AND MlgymBenchId = 'bench-nightly-ab12cd' AND ExecutionStatus = 'Running'");
+    expect(externalRunsQuery({ task: 'blotto', running: false })).toBe("MlgymModel = 'external' AND MlgymTask = 'blotto'");
+    expect(() => externalRunsQuery({ benchId: "x' OR MlgymModel != 'external" })).toThrow(/MlgymBenchId: expected an id/);
   });
 });

@@ -111,3 +111,12 @@ def test_step_update_ids_match_the_typescript_client():
 
     assert step_update_id(3, "ls") == "step-3-c7b68ac37f364473"
     assert step_update_id(3, "ls -la") != step_update_id(3, "ls")
+
+
+def test_the_query_of_external_runs_names_only_ids():
+    from durable_mlgym.runs import runs_query
+
+    assert runs_query(bench_id="bench-20261205-ab12") == "MlgymModel = 'external' AND MlgymBenchId = 'bench-20261205-ab12' AND ExecutionStatus = 'Running'"
+    assert runs_query(task="blotto", running=False) == "MlgymModel = 'external' AND MlgymTask = 'blotto'"
+    with pytest.raises(ValueError, match="expected an id"):
+        runs_query(bench_id="x' OR MlgymModel != 'external")

@@ -12,6 +12,7 @@ import gymnasium as gym
 from ._episode import EpisodeError
 from ._info import improvement_over, reward_of, score_of
 from .env import MlgymEnv
+from .runs import external_runs
 from .spaces import FreeText
 from .vector import MlgymVectorEnv, run_episodes
 
@@ -22,6 +23,7 @@ __all__ = [
     "MlgymEnv",
     "MlgymVectorEnv",
     "env_id",
+    "external_runs",
     "improvement_over",
     "register_task",
     "reward_of",
