@@ -37,20 +37,6 @@ export function statusCommand(runId: string, opts: { json?: boolean }): Promise<
   });
 }
 
-/** Print the status every few seconds until the run closes. */
-export function watchCommand(runId: string, opts: { json?: boolean; intervalS: string }): Promise<void> {
-  const intervalMs = Math.max(0.5, Number(opts.intervalS) || 2) * 1000;
-  return withRun(runId, async (client) => {
-    for (;;) {
-      const s = await queryStatus(client, runId);
-      if (opts.json) process.stdout.write(JSON.stringify(s) + '\n');
-      else say('step' in s ? describeStatus(s) : `${runId}: ${s.status}`);
-      if (!('step' in s)) return;
-      await new Promise((r) => setTimeout(r, intervalMs));
-    }
-  });
-}
-
 function acknowledge(opts: { json?: boolean }, doc: object, line: string): void {
   if (opts.json) printJson(doc);
   else say(line);

@@ -1,4 +1,5 @@
 import { ConfigError } from '../lib/config/load.js';
+import { ConnectionSettingsError } from '../lib/temporal/connection.js';
 
 /** Exit codes of the CLI contract. */
 export const EXIT = { ok: 0, runFailed: 1, badInput: 2 } as const;
@@ -21,7 +22,7 @@ export function printJson(value: unknown): void {
 }
 
 export function exitCodeFor(err: unknown): number {
-  return err instanceof UsageError || err instanceof ConfigError ? EXIT.badInput : EXIT.runFailed;
+  return err instanceof UsageError || err instanceof ConfigError || err instanceof ConnectionSettingsError ? EXIT.badInput : EXIT.runFailed;
 }
 
 export function parseIntFlag(name: string, value: string, min = 0): number {

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
+import { connectionOptions, temporalSettings } from './connection.js';
 
 /** The task queue of workflows and activities (MLGYM_TASK_QUEUE separates independent deployments). */
 export const TASK_QUEUE = process.env.MLGYM_TASK_QUEUE ?? 'mlgym';
@@ -35,11 +36,13 @@ export function hostQueueOf(taskQueue: string, host = hostId()): string {
   return taskQueue.includes('@') ? taskQueue : hostTaskQueue(taskQueue, host);
 }
 
+/** The namespace of the connection settings (TEMPORAL_NAMESPACE, else the profile's, else `default`). */
 export function namespace(): string {
-  return process.env.TEMPORAL_NAMESPACE ?? 'default';
+  return temporalSettings().namespace;
 }
 
+/** A client of the server at `address`, with the connection settings' TLS, API key and namespace (lib/temporal/connection.ts). */
 export async function connectClient(address: string): Promise<Client> {
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect(connectionOptions(address));
   return new Client({ connection, namespace: namespace() });
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { mlgymHome } from '../home.js';
 import { allSearchAttributes } from './searchAttributes.js';
 import { registerSearchAttributes } from './registerSearchAttributes.js';
+import { temporalSettings } from './connection.js';
 
 export interface DevServerOptions {
   port?: number;
@@ -89,11 +90,13 @@ export interface ServerHandle {
 }
 
 /**
- * The Temporal server to use: TEMPORAL_ADDRESS if set (nothing is started), else the embedded dev
- * server on `port`, reused when it already answers, else started in the background (log under MLGYM_HOME).
+ * The Temporal server to use: the address of the connection settings (TEMPORAL_ADDRESS or a profile,
+ * lib/temporal/connection.ts) if they name one (nothing is started), else the embedded dev server on `port`,
+ * reused when it already answers, else started in the background (log under MLGYM_HOME).
  */
 export async function ensureServer(opts: DevServerOptions = {}): Promise<ServerHandle> {
-  if (process.env.TEMPORAL_ADDRESS) return { address: process.env.TEMPORAL_ADDRESS, started: false };
+  const { address: configured } = temporalSettings();
+  if (configured) return { address: configured, started: false };
   const port = opts.port ?? DEFAULT_PORT;
   const uiUrl = `http://localhost:${opts.uiPort ?? port + 1000}`;
   const address = `127.0.0.1:${port}`;
