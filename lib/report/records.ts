@@ -1,6 +1,8 @@
 import { readCalls, type CallRecord } from '../agent/ledger.js';
 import type { ArtifactStore } from '../artifacts/store.js';
 import type { MlgymResults } from '../interop/traj.js';
+import { forkRecordName, type ForkChild, type ForkOrigin } from '../fork/records.js';
+import type { RunRescore } from '../rescore/types.js';
 import { isId } from '../run/ids.js';
 import { readAttempts, readTrajectory, recordName, type StepView } from '../run/records.js';
 import { runBuilds } from '../temporal/deployment.js';
@@ -20,6 +22,12 @@ export interface RunRecords {
   calls: CallRecord[];
   /** The builds whose workers ran its activities so far (the result has them once it is scored). */
   builds?: string[];
+  /** A fork: where it comes from (docs/fork.md). */
+  fork?: ForkOrigin;
+  /** The run's forks. */
+  forks?: ForkChild[];
+  /** Its workspaces graded again by later evaluations (`mlgym rescore`). */
+  rescores?: RunRescore[];
 }
 
 export async function hasRun(store: ArtifactStore, runId: string): Promise<boolean> {
@@ -27,7 +35,7 @@ export async function hasRun(store: ArtifactStore, runId: string): Promise<boole
 }
 
 export async function readRunRecords(store: ArtifactStore, runId: string): Promise<RunRecords> {
-  const [result, provision, mlgymResults, steps, attempts, calls, builds] = await Promise.all([
+  const [result, provision, mlgymResults, steps, attempts, calls, builds, fork, forks, rescores] = await Promise.all([
     store.readJson<RunResult>(runId, recordName.result),
     store.readJson<ProvisionResult>(runId, recordName.provision),
     store.readJson<MlgymResults>(runId, recordName.mlgymResults),
@@ -35,6 +43,15 @@ export async function readRunRecords(store: ArtifactStore, runId: string): Promi
     readAttempts(store, runId),
     readCalls(store, runId),
     runBuilds(store, runId),
+    store.readJson<ForkOrigin>(runId, forkRecordName.origin),
+    readAll<ForkChild>(store, runId, 'forks'),
+    readAll<RunRescore>(store, runId, 'rescores'),
   ]);
-  return { runId, result, provision, mlgymResults, steps, attempts, calls, builds };
+  return { runId, result, provision, mlgymResults, steps, attempts, calls, builds, fork, forks, rescores };
+}
+
+/** Every JSON record in one of a run's folders. */
+async function readAll<T>(store: ArtifactStore, runId: string, dir: string): Promise<T[]> {
+  const all = await Promise.all((await store.list(runId, dir)).map((name) => store.readJson<T>(runId, `${dir}/${name}`)));
+  return all.filter((r): r is Awaited<T> & T => r !== undefined);
 }

@@ -9,4 +9,9 @@ export const MlgymBenchId = defineSearchAttributeKey('MlgymBenchId', SearchAttri
 export const MlgymSuite = defineSearchAttributeKey('MlgymSuite', SearchAttributeType.KEYWORD);
 export const MlgymRegression = defineSearchAttributeKey('MlgymRegression', SearchAttributeType.BOOL);
 
-export const allSearchAttributes = [MlgymTask, MlgymModel, MlgymStatus, MlgymBestScore, MlgymBenchId, MlgymSuite, MlgymRegression];
+/** A fork's parent run and the last step it shares with it; a rescore's run or benchmark. */
+export const MlgymParentRun = defineSearchAttributeKey('MlgymParentRun', SearchAttributeType.KEYWORD);
+export const MlgymForkStep = defineSearchAttributeKey('MlgymForkStep', SearchAttributeType.INT);
+export const MlgymRescoreOf = defineSearchAttributeKey('MlgymRescoreOf', SearchAttributeType.KEYWORD);
+
+export const allSearchAttributes = [MlgymTask, MlgymModel, MlgymStatus, MlgymBestScore, MlgymBenchId, MlgymSuite, MlgymRegression, MlgymParentRun, MlgymForkStep, MlgymRescoreOf];

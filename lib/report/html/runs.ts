@@ -45,12 +45,27 @@ function attemptLine(a: Attempt): Markup {
   return html`<div class="attempt"><b>${a.kind}</b> scored ${formatMetrics(a.metrics)}${shown}</div>`;
 }
 
+/** Where a fork comes from and where it diverged, and the run's own forks, linked when they are in the report. */
+function familyLine(run: ReportRun): Markup {
+  const family = run.family;
+  if (!family) return html``;
+  const link = (id: string) => html`<a href="#run-${id}">${id}</a>`;
+  const parent = family.parent ? html`Fork of ${link(family.parent.runId)}: steps 0–${family.parent.atStep} are its parent's, diverged at step ${family.parent.atStep + 1}. ` : '';
+  const forks = family.forks.length ? html`Forks: ${family.forks.map((f, i) => html`${i ? ', ' : ''}${link(f.runId)} (after step ${f.atStep}, ${f.model})`)}.` : '';
+  return html`<p class="meta family">${parent}${forks}</p>`;
+}
+
+function rescoreLines(run: ReportRun): Markup {
+  if (!run.rescores?.length) return html``;
+  return html`${run.rescores.map((r) => html`<div class="attempt${r.submission?.error ? ' failed' : ''}"><b>rescored</b> with evaluation ${r.evaluatorVersion}: ${r.submission ? (r.submission.error ?? formatMetrics(r.submission.metrics)) : 'no submission'}</div>`)}`;
+}
+
 function stepItem(run: ReportRun, s: ReportStep): Markup {
   const action = s.action || (s.attempt?.kind === 'submit' ? '(autosubmit by the harness)' : '(no action recorded)');
   const category = s.action ? actionCategory(s.action) : 'Harness';
   const lines = s.observation ? s.observation.split('\n').length : 0;
   return html`<li class="step" id="${anchorOf(run)}-step-${s.step}">
-<div class="step-head"><b>Step ${s.step}</b> <span class="badge">${category}</span>${s.costUsd ? html` <span class="cost">${formatUsd(s.costUsd)}</span>` : ''}</div>
+<div class="step-head"><b>Step ${s.step}</b> <span class="badge">${category}</span>${run.family?.parent && s.step <= run.family.parent.atStep ? html` <span class="badge">from ${run.family.parent.runId}</span>` : ''}${s.costUsd ? html` <span class="cost">${formatUsd(s.costUsd)}</span>` : ''}</div>
 ${s.thought ? html`<div class="thought">${s.thought}</div>` : ''}
 <pre class="action">${action}</pre>
 ${s.attempt ? attemptLine(s.attempt) : ''}
@@ -71,7 +86,9 @@ export function trajectorySection(run: ReportRun, alwaysOpen: boolean): Markup {
 <h2>Trajectory: ${run.id}</h2>
 <p class="meta">${run.task} · ${run.model} · <span class="status ${run.status}">${run.exitStatus}</span> · ${formatCount(run.stepCount)} steps · ${formatUsd(run.costUsd)}${tokens}</p>
 <p class="meta">${run.uiUrl ? html`<a href="${run.uiUrl}" target="_blank" rel="noopener">Open the workflow in the Temporal Web UI</a> · ` : ''}<span class="source">${run.source}</span>${alwaysOpen ? '' : html` · <a href="#runs">back to the runs</a>`}</p>
+${familyLine(run)}
 ${run.error ? html`<p class="attempt failed">${run.error}</p>` : ''}
+${rescoreLines(run)}
 ${scorePlot(run)}
 <p><button type="button" data-observations="open">Expand all observations</button> <button type="button" data-observations="close">Collapse all</button></p>
 <ol class="steps">${run.steps.map((s) => stepItem(run, s))}</ol>

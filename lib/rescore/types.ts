@@ -1,0 +1,43 @@
+// What a rescore records and returns. Pure: imported by workflow code.
+import type { BenchScores } from '../bench/types.js';
+import type { Attempt, TaskRef } from '../run/types.js';
+
+/** A run to re-grade, and the task as the run used it. */
+export interface RescoreRunRef extends TaskRef {
+  runId: string;
+  model: string;
+  seed: number;
+}
+
+export interface RescoreInput {
+  /** The run or benchmark asked for. */
+  target: string;
+  runs: RescoreRunRef[];
+  /** Every validated workspace too, not only the submitted one. */
+  all: boolean;
+  /** A benchmark: its scores and AUP are recomputed from the new scores (its data variant). */
+  bench?: { data?: TaskRef['data'] };
+}
+
+/** `rescores/<evaluatorVersion>.json` of a run: its attempts graded again by that evaluation. */
+export interface RunRescore {
+  runId: string;
+  task: string;
+  evaluatorVersion: string;
+  at: string;
+  /** The attempts graded again, with their new metrics (same steps and kinds as the originals). */
+  attempts: Attempt[];
+  /** The new score of the submitted workspace (null: it has none, or it failed to grade). */
+  submission: Attempt | null;
+  /** The run's own submission, as graded when it ran. */
+  previousSubmission: Attempt | null;
+}
+
+export interface RescoreResult {
+  target: string;
+  runs: RunRescore[];
+  /** A benchmark: its scores and AUP recomputed from the new scores. */
+  scores?: BenchScores;
+}
+
+export const rescoreRecordName = (evaluatorVersion: string) => `rescores/${evaluatorVersion.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`;
