@@ -7,7 +7,7 @@ import type { ArtifactStore } from '../lib/artifacts/store.js';
 import { ConfigError } from '../lib/config/load.js';
 import { recordName } from '../lib/run/records.js';
 import type { TaskRef, TurnResult } from '../lib/run/types.js';
-import { commandDocs } from '../lib/tools/registry.js';
+import { commandDocs, commandsFor } from '../lib/tools/registry.js';
 import { taskOrFail, type ActivityDeps } from './context.js';
 import { withHeartbeat } from './heartbeat.js';
 
@@ -39,7 +39,7 @@ async function decide(store: ArtifactStore, input: AgentTurnInput): Promise<Turn
   if (agent.kind === 'baseline') return withHints(baselineTurn(task, step), hints);
   if (agent.kind === 'external') throw ApplicationFailure.nonRetryable('an external agent sends its actions with the `step` update (docs/gym.md)', 'ConfigError');
   if (agent.kind === 'replay') return withHints(replayTurn(orConfigFailure(() => loadReplay(agent.file)), step), hints);
-  const turn = await llmTurn({ store, runId, step, maxSteps, hints, budgetUsd, entry: agent.entry, task, commandDocs: commandDocs() });
+  const turn = await llmTurn({ store, runId, step, maxSteps, hints, budgetUsd, entry: agent.entry, task, commandDocs: commandDocs(commandsFor(task, input.protocol)) });
   if (turn.action.kind === 'exit') await store.log(runId, `step ${step}: ${turn.action.reason}: ${turn.thought}`);
   return withHints(turn, hints);
 }

@@ -3,6 +3,7 @@ import { WorkflowNotFoundError, type WorkflowExecutionInfo } from '@temporalio/c
 import { findRegressions, type NoiseRule } from '../lib/bench/regression.js';
 import type { BenchmarkResult, BenchRun, BenchScores, Comparison, TaskModelScore } from '../lib/bench/types.js';
 import type { DataVariant } from '../lib/config/schema.js';
+import { protocolOf, type Protocol } from '../lib/run/protocol.js';
 import type { RunResult } from '../lib/run/types.js';
 import { computeVariantProfiles } from '../lib/scoring/profiles.js';
 import { bestOf, primaryMetricOf } from '../lib/scoring/direction.js';
@@ -51,20 +52,29 @@ export interface CompareInput {
   scores: TaskModelScore[];
   /** The suite's noise bands per task. */
   noise: Record<string, number>;
+  /** The benchmark's protocol (absent: ours); only a previous benchmark under it is compared with. */
+  protocol?: Protocol;
 }
 
 /**
  * Compare with the suite's previous benchmark: the latest completed `benchmark` workflow with the same
- * MlgymSuite search attribute (this one is still running, so it is not among them).
+ * MlgymSuite search attribute and protocol (this one is still running, so it is not among them).
  */
-export async function compareWithPrevious({ suite, scores, noise }: CompareInput): Promise<Comparison> {
+export async function compareWithPrevious({ suite, scores, noise, protocol }: CompareInput): Promise<Comparison> {
   const { client } = Context.current();
-  let previous: WorkflowExecutionInfo | undefined;
-  for await (const execution of client.workflow.list({ query: `WorkflowType = 'benchmark' AND MlgymSuite = '${suite}' AND ExecutionStatus = 'Completed'` })) {
-    if (!previous || execution.closeTime! > previous.closeTime!) previous = execution;
+  const completed: WorkflowExecutionInfo[] = [];
+  for await (const execution of client.workflow.list({ query: `WorkflowType = 'benchmark' AND MlgymSuite = '${suite}' AND ExecutionStatus = 'Completed'` })) completed.push(execution);
+  completed.sort((a, b) => b.closeTime!.getTime() - a.closeTime!.getTime());
+  // The latest one under the same protocol: scores shown the test set and scores that were not do not compare.
+  let before: BenchmarkResult | undefined;
+  for (const execution of completed) {
+    const result = (await client.workflow.getHandle(execution.workflowId, execution.runId).result()) as BenchmarkResult;
+    if (protocolOf(result) === protocolOf({ protocol })) {
+      before = result;
+      break;
+    }
   }
-  if (!previous) return { previousBenchId: null, regressions: [] };
-  const before = (await client.workflow.getHandle(previous.workflowId, previous.runId).result()) as BenchmarkResult;
+  if (!before) return { previousBenchId: null, regressions: [] };
   const rules = Object.fromEntries([...new Set(scores.map((s) => s.task))].map((id) => [id, noiseRule(id, noise[id])]));
   return { previousBenchId: before.benchId, regressions: findRegressions(scores, before.scores, rules) };
 }

@@ -6,7 +6,7 @@ import type { GymMetric, GymObservation, GymTaskInfo } from '../lib/gym/types.js
 import { actionText, recordName, type ObservationRecord } from '../lib/run/records.js';
 import type { Attempt, TaskRef, TurnResult } from '../lib/run/types.js';
 import { WORKSPACE } from '../lib/sandbox/docker.js';
-import { commandDocs } from '../lib/tools/registry.js';
+import { commandDocs, commandsFor } from '../lib/tools/registry.js';
 import { taskOrFail, type ActivityDeps } from './context.js';
 
 export interface ExternalObservationInput extends TaskRef {
@@ -26,12 +26,12 @@ export function gymMetric(task: LoadedTask): GymMetric {
 
 function dataLines(task: LoadedTask): string {
   if (!task.datasets.length) return '';
-  return `\n\nDATA\n${task.datasets.map((d) => `- ${d.name} (in data/${d.name}/): ${d.description.trim() || 'no description.'}`).join('\n')}`;
+  return `\n\nDATA\n${task.datasets.map((d) => `- ${d.title} (in ${d.workspaceDir}/): ${d.description.trim() || 'no description.'}`).join('\n')}`;
 }
 
 /** The first observation: the task, the data, the commands and the footer. */
 function firstObservation(input: ExternalObservationInput, task: LoadedTask): GymObservation {
-  const docs = commandDocs();
+  const docs = commandDocs(commandsFor(task));
   const state = gymState(0, input.maxSteps, 'n/a', WORKSPACE);
   const info: GymTaskInfo = {
     id: task.id,

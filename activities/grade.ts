@@ -1,8 +1,11 @@
 import { gradeWorkspace, type GradeOutcome, type Split } from '../lib/sandbox/grader.js';
-import { recordName, type ObservationRecord } from '../lib/run/records.js';
+import { shownSplit } from '../lib/run/protocol.js';
+import { recordName, timedObservation, type ObservationRecord } from '../lib/run/records.js';
 import type { Attempt, AttemptKind, TaskRef } from '../lib/run/types.js';
 import { taskOrFail, type ActivityDeps } from './context.js';
 import { withHeartbeat } from './heartbeat.js';
+import { takeSnapshot } from '../lib/sandbox/snapshot.js';
+import { snapshotStore } from '../lib/snapshots/store.js';
 import type { LoadedTask } from '../lib/config/load.js';
 
 export interface GradeInput extends TaskRef {
@@ -15,14 +18,14 @@ function formatMetrics(metrics: Record<string, number>): string {
   return JSON.stringify(metrics);
 }
 
-function validationObservation(task: LoadedTask, attempt: Attempt): string {
+function validationObservation(task: LoadedTask, split: Split, attempt: Attempt): string {
   if (attempt.error) return `Validation failed: ${attempt.error}`;
   const artifact = task.submission_artifact ?? 'your workspace';
   const baseline = task.baseline_scores[0];
   return [
     `Your code produced a valid submission artefact at ${artifact}.`,
     ...(baseline ? [`Baseline Score: ${formatMetrics(baseline)}`] : []),
-    `Evaluation Score (${task.validate_shows} split): ${formatMetrics(attempt.shownMetrics ?? {})}`,
+    `Evaluation Score (${split} split): ${formatMetrics(attempt.shownMetrics ?? {})}`,
   ].join('\n');
 }
 
@@ -43,21 +46,27 @@ export function toAttempt(step: number, kind: AttemptKind, scored: GradeOutcome 
 }
 
 /**
- * The `validate` or `submit` activity: evaluate the workspace in the grader. The agent sees the
- * `validate_shows` split; the test split is always recorded privately, so best-attempt scoring keeps
- * MLGym's meaning.
+ * The `validate` or `submit` activity: evaluate the workspace in the grader. The agent sees the split
+ * `shownSplit` names (the task's `validate_shows`, or the test split under MLGym's protocol); the test
+ * split is always recorded privately, so best-attempt scoring keeps MLGym's meaning. The observation
+ * record carries the seconds grading took (the step's execution time).
  */
 export function makeGrade({ store }: ActivityDeps, kind: AttemptKind) {
   return async function grade(input: GradeInput): Promise<Attempt> {
     const { runId, step, image } = input;
     return store.once(runId, recordName.attempt(step), async () => {
       const task = taskOrFail(input);
-      const shownSplit: Split = kind === 'submit' ? 'test' : task.validate_shows;
-      const splits: Split[] = shownSplit === 'test' ? ['test'] : ['validation', 'test'];
-      const outcomes = await withHeartbeat(() => gradeWorkspace(runId, step, image, task, splits));
-      const attempt = toAttempt(step, kind, outcomes.test, outcomes[shownSplit]);
-      const observation = kind === 'validate' ? validationObservation(task, attempt) : attempt.error ? `Submission failed: ${attempt.error}` : 'Submitted.';
-      await store.writeJson(runId, recordName.observation(step), { step, observation } satisfies ObservationRecord);
+      const shown = shownSplit(kind, task.validate_shows, input.protocol);
+      const splits: Split[] = shown === 'test' ? ['test'] : ['validation', 'test'];
+      // The graded workspace is kept (incrementally), so `mlgym rescore` can grade it again without re-running anything.
+      await withHeartbeat(() => takeSnapshot(snapshotStore(store), runId, step));
+      const { attempt, ...record } = await timedObservation(async () => {
+        const outcomes = await withHeartbeat(() => gradeWorkspace(runId, step, image, task, splits));
+        const attempt = toAttempt(step, kind, outcomes.test, outcomes[shown]);
+        const observation = kind === 'validate' ? validationObservation(task, shown, attempt) : attempt.error ? `Submission failed: ${attempt.error}` : 'Submitted.';
+        return { step, observation, attempt };
+      });
+      await store.writeJson(runId, recordName.observation(step), record satisfies ObservationRecord);
       await store.log(runId, `step ${step}: ${kind} ${attempt.error ? `error: ${attempt.error}` : JSON.stringify(attempt.metrics)}`);
       return attempt;
     });

@@ -7,11 +7,14 @@ import { makeScore } from './score.js';
 import { makeTeardown } from './teardown.js';
 import { compareWithPrevious, finishedRun, scoreBenchmark } from './benchmark.js';
 import { makeExternalObservation } from './external.js';
+import { makeForkProvision } from './fork.js';
+import { makeRegrade } from './rescore.js';
 
 export function createActivities(deps: ActivityDeps = defaultDeps()) {
   return {
     reserveGpus,
     provision: makeProvision(deps),
+    forkProvision: makeForkProvision(deps),
     snapshot: makeSnapshot(deps),
     agentTurn: makeAgentTurn(deps),
     toolExec: makeToolExec(deps),
@@ -19,6 +22,7 @@ export function createActivities(deps: ActivityDeps = defaultDeps()) {
     submit: makeGrade(deps, 'submit'),
     score: makeScore(deps),
     teardown: makeTeardown(deps),
+    regrade: makeRegrade(deps),
     externalObservation: makeExternalObservation(deps),
     finishedRun,
     scoreBenchmark,

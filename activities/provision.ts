@@ -22,12 +22,15 @@ export interface ProvisionInput extends TaskRef {
 /** A whole-workspace tar: the snapshot format before manifests; restored if a run has nothing newer. */
 const LEGACY_SNAPSHOT = 'snapshots/workspace.tar';
 
+/** Fills a run's new, empty workspace; returns what it did, for the run's log. */
+export type WorkspaceFill = (store: ArtifactStore, runId: string, containerId: string, task: LoadedTask) => Promise<string>;
+
 /**
  * The run's container, whatever happened to it: running → as is; stopped → started; gone → created
  * again on the run's disk (its files are still there); disk gone too → the workspace restored from
- * the latest snapshot (or filled fresh if there is none).
+ * the latest snapshot (or filled fresh if there is none), or filled by `fill` when given (a fork's).
  */
-export async function ensureRunContainer(store: ArtifactStore, input: ProvisionInput): Promise<ProvisionResult> {
+export async function ensureRunContainer(store: ArtifactStore, input: ProvisionInput, fill: WorkspaceFill = restoreOrFill): Promise<ProvisionResult> {
   const { runId, model } = input;
   const task = taskOrFail(input);
   dataOrFail(task);
@@ -35,7 +38,7 @@ export async function ensureRunContainer(store: ArtifactStore, input: ProvisionI
   const gpuIds = await gpusOrFail(runId, task.resources.gpus);
   const container = await quotaOrFail(() => ensureAgentContainer({ runId, image, task, model, gpuIds }));
   if (container.freshVolume) {
-    const how = await restoreOrFill(store, runId, container.id, task);
+    const how = await fill(store, runId, container.id, task);
     await store.log(runId, `${how} container ${container.name} from ${image}`);
   }
   const { name: primaryMetric, direction } = primaryMetricOf(task);

@@ -1,4 +1,5 @@
 import { bestAttempt, exitStatus, mlgymResults } from '../lib/run/score.js';
+import { protocolOf } from '../lib/run/protocol.js';
 import { recordName } from '../lib/run/records.js';
 import type { Attempt, ExitReason, RunResult, TaskRef } from '../lib/run/types.js';
 import { primaryMetricOf } from '../lib/scoring/direction.js';
@@ -35,6 +36,7 @@ export function makeScore({ store }: ActivityDeps) {
       submission: final?.metrics ? final : null,
       // Recorded by each versioned worker as it executed the run's activities (this one included).
       builds: await runBuilds(store, input.runId),
+      protocol: protocolOf(input),
     };
     await store.writeJson(input.runId, recordName.result, result);
     await store.writeJson(input.runId, recordName.mlgymResults, mlgymResults(input.attempts, task.baseline_scores[0]));

@@ -1,10 +1,10 @@
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import { runInSession, type CommandResult } from '../lib/sandbox/session.js';
-import { recordName, type ObservationRecord } from '../lib/run/records.js';
+import { recordName, timedObservation, type ObservationRecord } from '../lib/run/records.js';
 import type { TaskRef, ToolResult } from '../lib/run/types.js';
 import { taskOrFail, type ActivityDeps } from './context.js';
 import { runContainer } from './provision.js';
-import { runHostTool } from '../lib/tools/host.js';
+import { hostToolTask, runHostTool } from '../lib/tools/host.js';
 import { prepareCommand } from '../lib/tools/prepare.js';
 import { commandTimeoutS } from '../lib/tools/timeouts.js';
 import { withHeartbeat } from './heartbeat.js';
@@ -30,18 +30,20 @@ export function observationText(result: CommandResult, timeoutS: number): string
 }
 
 /**
- * Run the agent's command in its container's session under the key of this step. A retry (after a
- * worker crash) re-attaches to the same command instead of starting it again.
+ * Run the agent's command in its container's session under the key of this step (a host tool on the
+ * host, with the task's memory when it enables one). A retry (after a worker crash) re-attaches to the same
+ * command instead of starting it again. The observation record carries the seconds the action took.
  */
 export function makeToolExec({ store }: ActivityDeps) {
   return async function toolExec(input: ToolExecInput): Promise<ToolResult> {
     const { runId, step, command } = input;
-    const record = await store.once<ObservationRecord>(runId, recordName.observation(step), async () => {
-      const hostObservation = await runHostTool(command, { runId, store });
+    const record = await store.once<ObservationRecord>(runId, recordName.observation(step), () => timedObservation(async () => {
+      const task = taskOrFail(input);
+      const hostObservation = await runHostTool(command, { runId, store, ...hostToolTask(task) });
       if (hostObservation !== undefined) return { step, observation: hostObservation };
       const prepared = prepareCommand(command);
       if ('refusal' in prepared) return { step, observation: prepared.refusal };
-      const timeoutS = commandTimeoutS(prepared.command, taskOrFail(input));
+      const timeoutS = commandTimeoutS(prepared.command, task);
       const containerId = await withHeartbeat(() => runContainer(store, input));
       const key = `step-${step}`;
       let result = await runInSession(containerId, key, prepared.command, { timeoutS, waitS: POLL_S, capChars: OUTPUT_CAP });
@@ -61,8 +63,10 @@ export function makeToolExec({ store }: ActivityDeps) {
         outputFile: result.output_file,
         workingDir: result.cwd,
         openFile: result.open_file ?? undefined,
+        // The session's own clock: a retry that re-attached still records the whole command's time.
+        ...(result.duration_s != null ? { durationS: result.duration_s } : {}),
       };
-    });
+    }));
     return { exitCode: record.exitCode ?? null, timedOut: record.timedOut ?? false, outputChars: record.observation.length };
   };
 }

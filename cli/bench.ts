@@ -5,9 +5,10 @@ import { ID_EXPECTED, isId, newBenchId } from '../lib/run/ids.js';
 import { namespace, TASK_QUEUE } from '../lib/temporal/client.js';
 import { sayAupVariants } from './aup.js';
 import { showBenchProgress } from './benchProgress.js';
-import { awaitResult, connect, workflowUrl } from './connect.js';
+import { awaitResult, chooseQueue, connect, printDetached, workflowUrl } from './connect.js';
 import { EXIT, parseIntFlag, printJson, say, UsageError } from './output.js';
-import { dataFlag } from './run.js';
+import { DEFAULT_PROTOCOL, protocolOf } from '../lib/run/protocol.js';
+import { dataFlag, protocolFlag } from './run.js';
 
 export interface BenchOptions {
   tasks?: string;
@@ -18,12 +19,15 @@ export interface BenchOptions {
   budgetUsd?: string;
   totalBudgetUsd?: string;
   data?: string;
+  protocol?: string;
   benchId?: string;
   worker: boolean;
+  /** Start the benchmark and return: print its id, host no worker. */
+  detach?: boolean;
   json?: boolean;
 }
 
-const SPEC_FLAGS = ['tasks', 'models', 'seeds', 'concurrency', 'maxSteps', 'budgetUsd', 'totalBudgetUsd', 'data'] as const;
+const SPEC_FLAGS = ['tasks', 'models', 'seeds', 'concurrency', 'maxSteps', 'budgetUsd', 'totalBudgetUsd', 'data', 'protocol'] as const;
 
 /** The spec the flags describe: `--tasks a,b --models x,y --seeds N …`. */
 export function specFromFlags(opts: BenchOptions): BenchSpec {
@@ -40,6 +44,7 @@ export function specFromFlags(opts: BenchOptions): BenchSpec {
   };
   const budgetUsd = dollars('budget-usd', opts.budgetUsd);
   const totalBudgetUsd = dollars('total-budget-usd', opts.totalBudgetUsd);
+  const protocol = protocolFlag(opts.protocol);
   const flags: BenchSpec = {
     tasks: list('tasks', opts.tasks),
     models: list('models', opts.models),
@@ -50,6 +55,7 @@ export function specFromFlags(opts: BenchOptions): BenchSpec {
     totalBudgetUsd,
     noise: {},
     data: dataFlag(opts.data ?? 'real'),
+    ...(protocol === DEFAULT_PROTOCOL ? {} : { protocol }),
   };
   const { spec, problems } = checkSpec(flags, process.cwd());
   if (problems.length) throw new UsageError(problems.map((p) => `--${p.path.split('[')[0]}: ${p.message}`).join('\n'));
@@ -61,45 +67,55 @@ export function specFromFlags(opts: BenchOptions): BenchSpec {
  * and wait for its result. Under an existing `--bench-id` finished runs are reused, not run again.
  */
 export async function benchCommand(suiteFile: string | undefined, opts: BenchOptions): Promise<number> {
-  if (suiteFile && SPEC_FLAGS.some((f) => opts[f] !== undefined)) throw new UsageError('a suite file sets tasks, models, seeds, concurrency, max steps, budget and data: drop those flags');
+  if (suiteFile && SPEC_FLAGS.some((f) => opts[f] !== undefined)) throw new UsageError('a suite file sets tasks, models, seeds, concurrency, max steps, budget, data and protocol: drop those flags');
   const spec = suiteFile ? loadSuite(suiteFile) : specFromFlags(opts);
   if (opts.benchId !== undefined && !isId(opts.benchId)) throw new UsageError(`--bench-id expects ${ID_EXPECTED}, got "${opts.benchId}"`);
   const benchId = opts.benchId ?? newBenchId(spec.suite);
 
   const { server, client } = await connect({ showUi: true });
-  const handle = await startOrAttach(client, benchId, spec);
+  const { handle, taskQueue } = await startOrAttach(client, benchId, spec, await chooseQueue(client, TASK_QUEUE, benchId, opts.worker && !opts.detach));
   const url = workflowUrl(server, namespace(), benchId);
   if (url) say(`  ${url}`);
+  if (opts.detach) {
+    await client.connection.close();
+    printDetached(opts, { benchId, workflowId: benchId, taskQueue, uiUrl: url ?? null });
+    return EXIT.ok;
+  }
 
   const finished = handle.result() as Promise<BenchmarkResult>;
   const progress = showBenchProgress(client, benchId, spec.tasks.length * spec.models.length * spec.seeds, finished);
-  const result = await awaitResult(server, client, finished, opts.worker, progress);
+  const result = await awaitResult(server, client, finished, taskQueue, progress);
 
   if (opts.json) printJson({ ...result, uiUrl: url ?? null });
-  else report(result);
-  const ok = result.runs.every((r) => r.status === 'completed') && result.regressions.length === 0;
-  return ok ? EXIT.ok : EXIT.runFailed;
+  else benchReport(result);
+  return benchFinished(result) ? EXIT.ok : EXIT.runFailed;
 }
 
-/** Start the benchmark; one already running under this id is waited for instead. */
-async function startOrAttach(client: Client, benchId: string, spec: BenchSpec): Promise<WorkflowHandle> {
+/** Start the benchmark on `taskQueue`; one already running under this id is waited for instead, on its own queue. */
+async function startOrAttach(client: Client, benchId: string, spec: BenchSpec, taskQueue: string): Promise<{ handle: WorkflowHandle; taskQueue: string }> {
   try {
     const handle = await client.workflow.start('benchmark', {
-      taskQueue: TASK_QUEUE,
+      taskQueue,
       workflowId: benchId,
       args: [spec],
-      staticSummary: `${spec.suite ? `suite ${spec.suite}: ` : ''}${spec.tasks.length * spec.models.length * spec.seeds} run(s), ${spec.concurrency} at once`,
+      staticSummary: `${spec.suite ? `suite ${spec.suite}: ` : ''}${spec.tasks.length * spec.models.length * spec.seeds} run(s), ${spec.concurrency} at once${spec.protocol === 'mlgym' ? ", MLGym's protocol" : ''}`,
     });
-    say(`started benchmark ${benchId}: ${spec.tasks.join(', ')} × ${spec.models.join(', ')} × ${spec.seeds} seed(s)`);
-    return handle;
+    say(`started benchmark ${benchId}: ${spec.tasks.join(', ')} × ${spec.models.join(', ')} × ${spec.seeds} seed(s), protocol ${protocolOf(spec)}`);
+    return { handle, taskQueue };
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     say(`benchmark ${benchId} is already running: waiting for it`);
-    return client.workflow.getHandle(benchId);
+    const handle = client.workflow.getHandle(benchId);
+    return { handle, taskQueue: (await handle.describe()).taskQueue };
   }
 }
 
-function report(result: BenchmarkResult): void {
+/** Every run completed and no regression: `mlgym bench` (and `watch`) exit 0. */
+export function benchFinished(result: BenchmarkResult): boolean {
+  return result.runs.every((r) => r.status === 'completed') && result.regressions.length === 0;
+}
+
+export function benchReport(result: BenchmarkResult): void {
   const score = (v: number | null) => (v === null ? '-' : String(v));
   for (const r of result.runs) {
     say(`${r.runId}  ${r.status} (${r.exitStatus})  submission ${score(r.submission)}  best attempt ${score(r.bestAttempt)}${r.reused ? '  [reused]' : ''}${r.error ? `  ${r.error}` : ''}`);

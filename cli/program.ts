@@ -5,8 +5,12 @@ import { benchCommand } from './bench.js';
 import { checkCommand } from './check.js';
 import { buildCommand, fixturesCommand, prepareCommand } from './data.js';
 import { gcCommand } from './gc.js';
+import { forkCommand } from './fork.js';
+import { rescoreCommand } from './rescore.js';
 import { exportCommand, importCommand } from './interop.js';
-import { budgetCommand, cancelCommand, hintCommand, pauseCommand, resumeCommand, statusCommand, watchCommand } from './control.js';
+import { budgetCommand, cancelCommand, hintCommand, pauseCommand, resumeCommand, statusCommand } from './control.js';
+import { runsCommand } from './runs.js';
+import { watchCommand } from './watch.js';
 import { EXIT, exitCodeFor, printJson, say } from './output.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
@@ -48,6 +52,7 @@ export async function runCli(args: string[]): Promise<number> {
   program
     .command('prepare <task>')
     .description("fetch the real data of the task's datasets from Hugging Face (needs network; see docs/tasks/)")
+    .option('--from <path>', "import your copy of the task's original data instead (a task with import_original.py; see docs/tasks.md)")
     .option('--json', 'print JSON on stdout')
     .action(async (task, o) => {
       exitCode = await prepareCommand(task, o);
@@ -73,7 +78,9 @@ export async function runCli(args: string[]): Promise<number> {
     .option('--gpus <n>', "GPUs for the run (default: the task's resources.gpus; 0 with --data fixture)")
     .option('--idle-pause <s>', 'with --model external: pause after this many seconds without a client action (default 600)')
     .option('--idle-end <s>', 'with --model external: end an idle-paused run with an autosubmit after this many more seconds (default 3600)')
+    .option('--protocol <name>', "ours (default: validate shows the validation split) or mlgym (validate shows the test score, as in MLGym's paper)")
     .option('--no-worker', 'do not start an in-process worker (use `mlgym worker`)')
+    .option('--detach', 'start it, print its id and return (`mlgym watch <id>` follows it); a worker must serve the queue')
     .option('--json', 'print the result as JSON on stdout')
     .action(async (task, o) => {
       exitCode = await runCommand(task, o);
@@ -89,8 +96,10 @@ export async function runCli(args: string[]): Promise<number> {
     .option('--budget-usd <usd>', 'model budget per run')
     .option('--total-budget-usd <usd>', 'model budget of the whole benchmark, shared by its runs')
     .option('--data <variant>', 'real (default), or fixture: every task on its small generated data')
+    .option('--protocol <name>', "ours (default) or mlgym: every run's validate shows the test score, as in MLGym's paper")
     .option('--bench-id <id>', 'benchmark id; an existing one reuses its finished runs')
     .option('--no-worker', 'do not start an in-process worker (use `mlgym worker`)')
+    .option('--detach', 'start it, print its id and return (`mlgym watch <id>` follows it); a worker must serve the queue')
     .option('--json', 'print the result as JSON on stdout')
     .action(async (suite, o) => {
       exitCode = await benchCommand(suite, o);
@@ -105,12 +114,54 @@ export async function runCli(args: string[]): Promise<number> {
     .option('--traj <files>', 'comma-separated MLGym .traj files to include')
     .option('--title <text>', 'page title')
     .option('--build <id>', 'only the runs that ran entirely on this build (scores and AUP of one version of the code)')
+    .option('--protocol <name>', 'only the runs under this protocol: ours or mlgym (scores and AUP of one protocol)')
     .option('--json', 'print a summary as JSON on stdout')
     .action((id, o) => reportCommand(id, o));
   program.command('export <runId>').description("write a finished run as MLGym's <task>.traj, results.json and args.yaml").requiredOption('--out <dir>', 'output folder').option('--json', 'print JSON on stdout').action((id, o) => exportCommand(id, o));
   program.command('import <traj>').description('turn an MLGym .traj into a replay file for --model replay:<file>').option('--out <file>', 'replay YAML to write (default <task>.replay.yaml beside the .traj)').option('--json', 'print JSON on stdout').action((file, o) => importCommand(file, o));
+  program
+    .command('fork <runId>')
+    .description('a new run that starts as <runId> after a step (same conversation and workspace, no model call) and goes on live (docs/fork.md)')
+    .requiredOption('--at-step <n>', 'the last step the fork shares with its parent (0-based)')
+    .option('--model <spec>', "the fork's agent from there on (default: the parent's)")
+    .option('--hint <text>', "a hint given with the fork's first live turn")
+    .option('--budget-usd <usd>', "the fork's model budget (default: the parent's)")
+    .option('--max-steps <n>', "the fork's step limit, its parent's steps included (default: the parent's)")
+    .option('--detach', 'start the fork and print its id without waiting')
+    .option('--no-worker', 'do not start an in-process worker (use `mlgym worker`)')
+    .option('--json', 'print the result as JSON on stdout')
+    .action(async (id, o) => {
+      exitCode = await forkCommand(id, o);
+    });
+  program
+    .command('rescore <id>')
+    .description("grade a finished run's (or a benchmark's runs') submitted workspace again with the task's current evaluation: no model call, no agent command (docs/fork.md)")
+    .option('--all', 'every validated workspace too')
+    .option('--detach', 'start the rescore and print its workflow id without waiting')
+    .option('--no-worker', 'do not start an in-process worker (use `mlgym worker`)')
+    .option('--json', 'print the result as JSON on stdout')
+    .action(async (id, o) => {
+      exitCode = await rescoreCommand(id, o);
+    });
   program.command('status <runId>').description("a run's live status").option('--json', 'print JSON on stdout').action((id, o) => statusCommand(id, o));
-  program.command('watch <runId>').description("follow a run's status until it ends").option('--interval <s>', 'seconds between updates', '2').option('--json', 'print one JSON line per update').action((id, o) => watchCommand(id, { ...o, intervalS: o.interval }));
+  program
+    .command('watch <id>')
+    .description('attach to a run or benchmark (started --detach or elsewhere) and follow it to its end; exits as run|bench would')
+    .option('--interval <s>', 'seconds between updates', '2')
+    .option('--json', 'print the result as JSON on stdout')
+    .action(async (id, o) => {
+      exitCode = await watchCommand(id, o);
+    });
+  program
+    .command('runs')
+    .description("the latest runs from Temporal's visibility: task, model, status, step, best score, host")
+    .option('--task <id>', 'only runs of this task')
+    .option('--model <spec>', 'only runs of this model')
+    .option('--status <s>', 'only runs in this status (running, paused, completed, failed, …)')
+    .option('--bench <id>', "only this benchmark's runs")
+    .option('--limit <n>', 'at most this many runs', '20')
+    .option('--json', 'print JSON on stdout')
+    .action((o) => runsCommand(o));
   program.command('pause <runId>').description('pause a run before its next step').option('--json', 'print JSON on stdout').action((id, o) => pauseCommand(id, o));
   program.command('resume <runId>').description('resume a paused run').option('--json', 'print JSON on stdout').action((id, o) => resumeCommand(id, o));
   program.command('hint <runId> <text>').description("add a hint to the agent's next observation").option('--json', 'print JSON on stdout').action((id, text, o) => hintCommand(id, text, o));
@@ -131,6 +182,7 @@ export async function runCli(args: string[]): Promise<number> {
     .option('--gpus <ids>', "this host's GPUs for runs that need them, e.g. 0,1,2,3; the worker then polls the GPU queue")
     .option('--deployment <name>', 'join this Worker Deployment, becoming current only if none is (default: mlgym, the task queue name, where a new build becomes current)')
     .option('--build-id <id>', 'the build id of this code (default: a content hash of workflows/, activities/, lib/, docker/runtime/)')
+    .option('--metrics <host:port>', 'serve Prometheus metrics of the worker at http://<host:port>/metrics (default: MLGYM_METRICS, else none)')
     .action(async (o) => {
       exitCode = await workerCommand(o);
     });

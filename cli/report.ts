@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { ArtifactStore } from '../lib/artifacts/store.js';
 import { benchmarkRuns } from '../lib/report/benchmark.js';
 import { buildCounts, onBuild } from '../lib/report/builds.js';
+import { protocolCounts, underProtocol } from '../lib/report/protocols.js';
 import { buildReport } from '../lib/report/html/page.js';
 import { hasRun, readRunRecords } from '../lib/report/records.js';
 import { runFromRecords, type ReportRun, type RunHint } from '../lib/report/run.js';
@@ -13,6 +14,7 @@ import { DEFAULT_UI_PORT } from '../lib/temporal/server.js';
 import { sayAupVariants } from './aup.js';
 import { connect, workflowUrl } from './connect.js';
 import { printJson, say, UsageError } from './output.js';
+import { protocolFlag } from './run.js';
 
 export interface ReportOptions {
   out: string;
@@ -21,6 +23,8 @@ export interface ReportOptions {
   title?: string;
   /** Only the runs that ran entirely on this build (docs/versioning.md). */
   build?: string;
+  /** Only the runs under this protocol (lib/run/protocol.ts). */
+  protocol?: string;
   json?: boolean;
 }
 
@@ -87,6 +91,23 @@ function restrictToBuild(runs: ReportRun[], build: string | undefined): ReportRu
   return kept;
 }
 
+const describeProtocols = (runs: ReportRun[]) =>
+  Object.entries(protocolCounts(runs))
+    .map(([protocol, n]) => `${protocol} (${n} run${n === 1 ? '' : 's'})`)
+    .join(', ');
+
+/** With `protocol`, the runs under it; without, all of them, with a warning when they mix protocols. */
+function restrictToProtocol(runs: ReportRun[], protocol: string | undefined): ReportRun[] {
+  if (protocol === undefined) {
+    if (Object.keys(protocolCounts(runs)).length > 1) say(`warning: these runs ran under different protocols: ${describeProtocols(runs)}; restrict the report to one with --protocol <name>`);
+    return runs;
+  }
+  const { kept, excluded } = underProtocol(runs, protocolFlag(protocol));
+  if (!kept.length) throw new UsageError(`no run here ran under protocol "${protocol}"; protocols: ${describeProtocols(runs) || 'none'}`);
+  if (excluded.length) say(`left out ${excluded.length} run(s) not under protocol ${protocol}: ${describeProtocols(excluded)}`);
+  return kept;
+}
+
 /**
  * `mlgym report <runId|benchId> --out <file.html>`, also over `--runs <ids>` and MLGym `--traj <files>`:
  * one self-contained HTML page with profiles, AUP, scores, cost, exits, actions and every trajectory.
@@ -116,7 +137,7 @@ export async function reportCommand(id: string | undefined, opts: ReportOptions)
   for (const file of trajFiles) runs.push(runFromTraj(file));
   if (runs.length > 1 && kind === 'run') kind = 'runs';
 
-  const all = withUniqueIds(restrictToBuild(runs, opts.build));
+  const all = withUniqueIds(restrictToProtocol(restrictToBuild(runs, opts.build), opts.protocol));
   const title = opts.title ?? (kind === 'benchmark' ? `Benchmark ${id}` : all.length === 1 ? `Run ${all[0]!.id}` : `${all.length} runs`);
   const { html, summary } = buildReport({ title, links, runs: all, generatedAt: new Date() });
   const out = resolve(opts.out);
@@ -127,7 +148,7 @@ export async function reportCommand(id: string | undefined, opts: ReportOptions)
   const aup = profiles && all.length > 1 ? { tauMax: profiles.tauMax, bestAttempt: profiles.bestAttempt.aup, bestSubmission: profiles.bestSubmission.aup } : null;
   if (opts.json) {
     const ranks = aup && { bestAttempt: profiles!.bestAttempt.ranks, bestSubmission: profiles!.bestSubmission.ranks };
-    return printJson({ out, kind, runs: all.map((r) => r.id), tasks: summary.tasks, models: summary.models, unscored: summary.unscored, aup, ranks, builds: summary.builds });
+    return printJson({ out, kind, runs: all.map((r) => r.id), tasks: summary.tasks, models: summary.models, unscored: summary.unscored, aup, ranks, builds: summary.builds, protocols: summary.protocols });
   }
   say(`wrote ${out}: ${all.length} run(s), ${summary.tasks.length} task(s), ${summary.models.length} model(s)`);
   if (aup) sayAupVariants(aup);

@@ -6,12 +6,15 @@ import { DataVariant } from '../lib/config/schema.js';
 import { hostGpus } from '../lib/sandbox/gpus.js';
 import { datasetsDir, taskFile } from '../lib/home.js';
 import { newRunId } from '../lib/run/ids.js';
+import { DEFAULT_PROTOCOL, isProtocol, PROTOCOLS, protocolOf, type Protocol } from '../lib/run/protocol.js';
 import { runStartOptions } from '../lib/run/start.js';
+import { INTERACTIVE_PRIORITY } from '../lib/run/priority.js';
 import type { RunInput, RunResult } from '../lib/run/types.js';
 import { namespace, taskQueueFor } from '../lib/temporal/client.js';
 import type { WorkflowHandle } from '@temporalio/client';
 import { statusQuery } from '../workflows/messages.js';
-import { awaitResult, connect, workflowUrl } from './connect.js';
+import { awaitResult, chooseQueue, connect, printDetached, workflowUrl } from './connect.js';
+import { isCliQueue } from '../lib/temporal/pollers.js';
 import { EXIT, parseIntFlag, printJson, say, UsageError } from './output.js';
 import { listTaskIds } from './tasks.js';
 
@@ -27,7 +30,11 @@ export interface RunOptions {
   /** `--model external`: seconds without a client action before the run pauses, then before it autosubmits. */
   idlePause?: string;
   idleEnd?: string;
+  /** `ours` (default) or `mlgym`: validate shows the test score, as in MLGym's paper. */
+  protocol?: string;
   worker: boolean;
+  /** Start the run and return: print its id, host no worker. */
+  detach?: boolean;
   json?: boolean;
 }
 
@@ -45,6 +52,7 @@ export function runSummary(result: RunResult) {
     attempts: result.attempts.map(attempt),
     bestAttempt: result.bestAttempt && attempt(result.bestAttempt),
     submission: result.submission && attempt(result.submission),
+    protocol: protocolOf(result),
   };
 }
 
@@ -64,6 +72,13 @@ export function dataFlag(value: string): DataVariant {
   const parsed = DataVariant.safeParse(value);
   if (!parsed.success) throw new UsageError(`--data expects "real" or "fixture", got "${value}"`);
   return parsed.data;
+}
+
+/** `--protocol ours|mlgym` (run, bench). */
+export function protocolFlag(value: string | undefined): Protocol {
+  if (value === undefined) return DEFAULT_PROTOCOL;
+  if (!isProtocol(value)) throw new UsageError(`--protocol expects ${PROTOCOLS.map((p) => `"${p}"`).join(' or ')}, got "${value}"`);
+  return value;
 }
 
 /** `--idle-pause` and `--idle-end` (seconds, `--model external` only). */
@@ -107,14 +122,11 @@ function taskYaml(task: string): { file: string; outside: boolean } {
 export async function runCommand(taskArg: string, opts: RunOptions): Promise<number> {
   const yaml = taskYaml(taskArg);
   const data = dataFlag(opts.data);
+  const protocol = protocolFlag(opts.protocol);
   const task = loadTask(yaml.file, datasetsDir, { data, gpus: opts.gpus === undefined ? undefined : parseIntFlag('gpus', opts.gpus, 0) });
   const taskId = task.id;
   checkTaskData(task);
   const gpus = task.resources.gpus;
-  const taskQueue = taskQueueFor(gpus);
-  if (gpus > 0 && opts.worker && hostGpus().length < gpus) {
-    throw new UsageError(`${taskId} needs ${gpus} GPU(s) (resources.gpus; --gpus to change it), but MLGYM_GPUS lists ${hostGpus().length}: set MLGYM_GPUS=0,1,… for the in-process worker, or pass --no-worker and run \`mlgym worker --gpus …\` on a GPU host`);
-  }
   const model = checkedModelSpec(opts.model);
   const seed = parseIntFlag('seed', opts.seed);
   const budgetUsd = Number(opts.budgetUsd);
@@ -125,15 +137,25 @@ export async function runCommand(taskArg: string, opts: RunOptions): Promise<num
 
   const { server, client } = await connect({ showUi: true });
   const runId = newRunId(taskId, model, seed);
-  const input: RunInput = { runId, taskId, ...(yaml.outside ? { taskFile: yaml.file } : {}), data, gpus, model, seed, maxSteps, keep: opts.keep ?? false, continueEvery, budgetUsd, ...idle };
-  const handle = await client.workflow.start('agentRun', runStartOptions(input, taskQueue));
-  say(`started ${runId}`);
+  const taskQueue = await chooseQueue(client, taskQueueFor(gpus), runId, opts.worker && !opts.detach);
+  if (gpus > 0 && isCliQueue(taskQueue) && hostGpus().length < gpus) {
+    await client.connection.close();
+    throw new UsageError(`${taskId} needs ${gpus} GPU(s) (resources.gpus; --gpus to change it), but MLGYM_GPUS lists ${hostGpus().length} and no worker serves ${taskQueueFor(gpus)}: set MLGYM_GPUS=0,1,… for the in-process worker, or run \`mlgym worker --gpus …\` on a GPU host`);
+  }
+  const input: RunInput = { runId, taskId, ...(yaml.outside ? { taskFile: yaml.file } : {}), data, gpus, model, seed, maxSteps, keep: opts.keep ?? false, continueEvery, budgetUsd, ...idle, ...(protocol === DEFAULT_PROTOCOL ? {} : { protocol }) };
+  const handle = await client.workflow.start('agentRun', { ...runStartOptions(input, taskQueue), priority: INTERACTIVE_PRIORITY });
+  say(`started ${runId}${protocol === 'mlgym' ? " under MLGym's protocol: validate shows the agent the test score" : ''}`);
   if (model === 'external') say(`  waiting for a Gym client to attach("${runId}") and send its actions (docs/gym.md)`);
   const url = workflowUrl(server, namespace(), runId);
   if (url) say(`  ${url}`);
+  if (opts.detach) {
+    await client.connection.close();
+    printDetached(opts, { runId, workflowId: runId, taskQueue, uiUrl: url ?? null });
+    return EXIT.ok;
+  }
 
   const finished = handle.result() as Promise<RunResult>;
-  const result = await awaitResult(server, client, finished, opts.worker, showProgress(handle, finished), taskQueue);
+  const result = await awaitResult(server, client, finished, taskQueue, showProgress(handle, finished));
 
   const summary = runSummary(result);
   if (opts.json) printJson({ ...summary, uiUrl: url ?? null });

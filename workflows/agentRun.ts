@@ -16,8 +16,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import type { InheritedSteps } from '../lib/fork/history.js';
+import { DEFAULT_PROTOCOL } from '../lib/run/protocol.js';
 import { heartbeatTimeoutS } from '../lib/run/timeouts.js';
-import type { Attempt, ExitReason, RunInput, RunResult, RunState, RunStatus, TaskRef, TurnResult } from '../lib/run/types.js';
+import type { Attempt, ExitReason, ProvisionResult, RunInput, RunResult, RunState, RunStatus, TaskRef, TurnResult } from '../lib/run/types.js';
 import { bestOf } from '../lib/scoring/direction.js';
 import { MlgymBestScore, MlgymStatus } from '../lib/temporal/searchAttributes.js';
 import { addBudgetUpdate, cancelUpdate, hintSignal, pauseSignal, resumeSignal, statusQuery } from './messages.js';
@@ -42,6 +44,8 @@ function activitiesFor(input: RunInput, hostQueue?: string) {
   const options = (startToCloseTimeout: string, maximumAttempts?: number) => ({ startToCloseTimeout, heartbeatTimeout, retry: { ...retry, maximumAttempts } });
   const onHost = <T extends object>(opts: T): T => (hostQueue ? { ...opts, taskQueue: hostQueue } : opts);
   const { provision } = proxyActivities<Activities>(options('1h', 10));
+  /** A fork's provisioning re-runs recorded commands (docs/fork.md), which may train: as long as a command may run. */
+  const { forkProvision } = proxyActivities<Activities>(options('26h', 10));
   const { snapshot } = proxyActivities<Activities>(onHost(options('1h', 10)));
   const { agentTurn } = proxyActivities<Activities>(options('15m', 20));
   const { validate, submit } = proxyActivities<Activities>(onHost(options('2h', 10)));
@@ -51,7 +55,7 @@ function activitiesFor(input: RunInput, hostQueue?: string) {
   const { reserveGpus } = proxyActivities<Activities>({ startToCloseTimeout: '1m', heartbeatTimeout, retry: { ...retry, maximumInterval: '30s', nonRetryableErrorTypes: ['GpuConfigError'] } });
   /** Commands run until their own timeout; the summary shows the command in the Web UI. */
   const toolExec = (command: string) => proxyActivities<Activities>(onHost({ ...options('26h'), summary: command.split('\n')[0]!.slice(0, 120) })).toolExec;
-  return { reserveGpus, provision, snapshot, agentTurn, validate, submit, score, teardown, toolExec };
+  return { reserveGpus, provision, forkProvision, snapshot, agentTurn, validate, submit, score, teardown, toolExec };
 }
 
 const SNAPSHOT_EVERY = 10;
@@ -60,7 +64,7 @@ const SNAPSHOT_EVERY = 10;
 export async function agentRun(input: RunInput): Promise<RunResult> {
   const { runId, model } = input;
   const task = taskRef(input);
-  const { reserveGpus, provision, score } = activitiesFor(input);
+  const { reserveGpus, provision, forkProvision, score } = activitiesFor(input);
   const state: RunState = input.state ?? newState(input);
   /** The container activities, on the host holding the container once provisioning named it. */
   const onHost = () => activitiesFor(input, state.hostQueue);
@@ -70,9 +74,11 @@ export async function agentRun(input: RunInput): Promise<RunResult> {
   gym?.listen();
   if (!input.state) {
     if (input.gpus) await reserveGpus({ runId, count: input.gpus });
-    const { image, primaryMetric, direction, hostQueue } = await provision({ runId, ...task, model });
+    const provisioned: ProvisionResult & { inherited?: InheritedSteps } = input.fork ? await forkProvision({ runId, ...task, model, fork: input.fork }) : await provision({ runId, ...task, model });
+    const { image, primaryMetric, direction, hostQueue } = provisioned;
     Object.assign(state, { image, primaryMetric, direction });
     if (hostQueue && patched(HOST_QUEUES)) state.hostQueue = hostQueue;
+    if (provisioned.inherited) startAfterParentSteps(state, provisioned.inherited, input.fork?.hint);
   }
   const stepsAtStart = state.step;
 
@@ -127,8 +133,8 @@ export const pinnedWhenVersioned = () => (workflowInfo().currentDeploymentVersio
 setWorkflowOptions(pinnedWhenVersioned, agentRun);
 
 /** The task and how this run uses it, for every activity that loads the task. */
-function taskRef({ taskId, taskFile, data, gpus }: RunInput): TaskRef {
-  return { taskId, taskFile, data, gpus };
+function taskRef({ taskId, taskFile, data, gpus, protocol }: RunInput): TaskRef {
+  return { taskId, taskFile, data, gpus, protocol };
 }
 
 /** A new run's state; image, primary metric and direction are filled in by provisioning. */
@@ -169,6 +175,14 @@ async function takeStep(input: RunInput, state: RunState, gym?: GymSession): Pro
   }
 }
 
+/** A fork goes on from its parent's steps (docs/fork.md): their attempts count, and the operator's hint comes with its first live turn. */
+function startAfterParentSteps(state: RunState, inherited: InheritedSteps, hint?: string): void {
+  Object.assign(state, { step: inherited.step, attempts: inherited.attempts, lastAction: inherited.lastAction });
+  if (hint) state.hints.push(hint);
+  const best = bestScore(state);
+  if (best !== null) upsertSearchAttributes([{ key: MlgymBestScore, value: best }]);
+}
+
 function recordAttempt(state: RunState, attempt: Attempt): void {
   state.attempts.push(attempt);
   const best = bestScore(state);
@@ -194,6 +208,7 @@ function status(input: RunInput, state: RunState): RunStatus {
     lastAction: state.lastAction,
     container: `mlgym-${input.runId}`,
     pendingHints: state.hints.length,
+    protocol: input.protocol ?? DEFAULT_PROTOCOL,
   };
 }
 
@@ -202,7 +217,7 @@ function report(input: RunInput, state: RunState): void {
   // Upsert only on change: each upsert is a history event.
   if (workflowInfo().typedSearchAttributes.get(MlgymStatus) !== s.status) upsertSearchAttributes([{ key: MlgymStatus, value: s.status }]);
   setCurrentDetails(
-    `step ${s.step}/${s.maxSteps} · $${s.costUsd.toFixed(4)} of $${s.budgetUsd.toFixed(2)} · best ${s.primaryMetric} ${s.bestScore ?? '–'}\n\nlast action: \`${s.lastAction}\``,
+    `step ${s.step}/${s.maxSteps} · $${s.costUsd.toFixed(4)} of $${s.budgetUsd.toFixed(2)} · best ${s.primaryMetric} ${s.bestScore ?? '–'}${s.protocol === 'mlgym' ? " · MLGym's protocol" : ''}\n\nlast action: \`${s.lastAction}\``,
   );
 }
 

@@ -4,6 +4,7 @@ import { benchJobs, benchRun, benchRunId, failedRun } from '../lib/bench/jobs.js
 import { BudgetPool } from '../lib/bench/budget.js';
 import { mapLimited } from '../lib/bench/limit.js';
 import type { BenchJob, BenchmarkResult, BenchRun, BenchSpec, Comparison } from '../lib/bench/types.js';
+import { protocolOf } from '../lib/run/protocol.js';
 import { runStartOptions } from '../lib/run/start.js';
 import type { RunInput } from '../lib/run/types.js';
 import { MlgymBenchId, MlgymRegression, MlgymSuite } from '../lib/temporal/searchAttributes.js';
@@ -28,10 +29,10 @@ export async function benchmark(spec: BenchSpec): Promise<BenchmarkResult> {
   const pool = spec.totalBudgetUsd === undefined ? undefined : new BudgetPool(spec.totalBudgetUsd, jobs.length);
   const runs = await mapLimited(jobs, spec.concurrency, (job) => runOnce(benchId, spec, job, pool));
   const scores = await scoreBenchmark(runs, spec.data);
-  const comparison: Comparison = spec.suite ? await compareWithPrevious({ suite: spec.suite, scores: scores.scores, noise: spec.noise }) : { previousBenchId: null, regressions: [] };
+  const comparison: Comparison = spec.suite ? await compareWithPrevious({ suite: spec.suite, scores: scores.scores, noise: spec.noise, protocol: spec.protocol }) : { previousBenchId: null, regressions: [] };
 
   upsertSearchAttributes([{ key: MlgymRegression, value: comparison.regressions.length > 0 }]);
-  return { benchId, suite: spec.suite ?? null, ...scores, ...comparison };
+  return { benchId, suite: spec.suite ?? null, protocol: protocolOf(spec), ...scores, ...comparison };
 }
 
 /** A benchmark and every child run it starts stay on the build that started the benchmark (children inherit a pinned parent's version). */
@@ -51,7 +52,7 @@ async function runOnce(benchId: string, spec: BenchSpec, job: BenchJob, pool: Bu
 
   const budgetUsd = pool ? pool.reserve(spec.budgetUsd) : spec.budgetUsd;
   const gpus = spec.gpus?.[job.task] ?? 0;
-  const input: RunInput = { runId, taskId: job.task, data: spec.data, gpus: spec.gpus ? gpus : undefined, model: job.model, seed: job.seed, maxSteps: spec.maxSteps, keep: false, continueEvery: CONTINUE_EVERY, benchId, budgetUsd };
+  const input: RunInput = { runId, taskId: job.task, data: spec.data, gpus: spec.gpus ? gpus : undefined, protocol: spec.protocol, model: job.model, seed: job.seed, maxSteps: spec.maxSteps, keep: false, continueEvery: CONTINUE_EVERY, benchId, budgetUsd };
   try {
     // Runs needing GPUs go to the GPU workers; the others stay on this workflow's queue.
     const result = await executeChild(agentRun, runStartOptions(input, gpus > 0 ? spec.gpuTaskQueue : undefined));

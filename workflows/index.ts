@@ -1,2 +1,3 @@
 export { agentRun } from './agentRun.js';
 export { benchmark } from './benchmark.js';
+export { rescore } from './rescore.js';

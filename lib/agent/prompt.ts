@@ -68,7 +68,7 @@ GUIDELINES
 
 function datasetLines(task: LoadedTask): string {
   if (!task.datasets.length) return '';
-  const lines = task.datasets.map((d) => `- ${d.name} (in data/${d.name}/): ${d.description.trim() || 'no description.'}`);
+  const lines = task.datasets.map((d) => `- ${d.title} (in ${d.workspaceDir}/): ${d.description.trim() || 'no description.'}`);
   return `\n\nDATA\n${lines.join('\n')}`;
 }
 

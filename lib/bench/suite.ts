@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ModelSpecError, resolveAgentSpec } from '../agent/models.js';
 import { checkTaskData, ConfigError, loadConfigFile, loadTask } from '../config/load.js';
 import { DataVariant, idString } from '../config/schema.js';
+import { DEFAULT_PROTOCOL, PROTOCOLS } from '../run/protocol.js';
 import { GPU_TASK_QUEUE } from '../temporal/client.js';
 import { datasetsDir, taskFile } from '../home.js';
 import type { BenchSpec } from './types.js';
@@ -35,6 +36,8 @@ export const SuiteConfig = z
     noise: z.record(z.string(), z.number().nonnegative()).default({}),
     /** `fixture` runs every task on its small generated data, without GPUs. */
     data: DataVariant.default('real'),
+    /** `mlgym`: every run's validate shows the test score, as in MLGym's paper (lib/run/protocol.ts). */
+    protocol: z.enum(PROTOCOLS).default(DEFAULT_PROTOCOL),
   })
   .superRefine((suite, ctx) => {
     for (const task of Object.keys(suite.noise)) {
@@ -98,7 +101,7 @@ export function checkSpec(spec: BenchSpec, baseDir: string): { spec: BenchSpec; 
 export function loadSuite(file: string): BenchSpec {
   const suite = loadConfigFile(file, SuiteConfig);
   const { spec, problems } = checkSpec(
-    { suite: suite.name, tasks: suite.tasks, models: suite.models, seeds: suite.seeds, maxSteps: suite.max_steps, concurrency: suite.concurrency, budgetUsd: suite.budget_usd, totalBudgetUsd: suite.total_budget_usd, noise: suite.noise, data: suite.data },
+    { suite: suite.name, tasks: suite.tasks, models: suite.models, seeds: suite.seeds, maxSteps: suite.max_steps, concurrency: suite.concurrency, budgetUsd: suite.budget_usd, totalBudgetUsd: suite.total_budget_usd, noise: suite.noise, data: suite.data, ...(suite.protocol === DEFAULT_PROTOCOL ? {} : { protocol: suite.protocol }) },
     dirname(resolve(file)),
   );
   if (problems.length) throw new ConfigError(file, problems);

@@ -1,5 +1,6 @@
 // Types of a benchmark, shared by the workflow, its activities and the CLI. Pure: imported by workflow code.
 import type { DataVariant, Direction } from '../config/schema.js';
+import type { Protocol } from '../run/protocol.js';
 import type { Attempt } from '../run/types.js';
 
 /** What a benchmark runs: every task × model × seed. A suite file or the `bench` flags make one. */
@@ -21,6 +22,8 @@ export interface BenchSpec {
   noise: Record<string, number>;
   /** The data every run uses (default real); fixture runs are scored against the fixture baselines. */
   data?: DataVariant;
+  /** What every run's validate shows (lib/run/protocol.ts); absent: ours. */
+  protocol?: Protocol;
   /** GPUs per task, for the tasks that need any (filled in from the tasks' configs by checkSpec). */
   gpus?: Record<string, number>;
   /** Where runs needing GPUs go (GPU_TASK_QUEUE, set by checkSpec: workflow code cannot read the environment). */
@@ -92,4 +95,6 @@ export interface Comparison {
 export interface BenchmarkResult extends BenchScores, Comparison {
   benchId: string;
   suite: string | null;
+  /** The protocol of all its runs; absent in results from before it was recorded (ours). */
+  protocol?: Protocol;
 }

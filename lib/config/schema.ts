@@ -55,6 +55,8 @@ export const TaskConfig = z
     evaluation_paths: z.array(relPath).min(1, 'expected at least one evaluation script'),
     evaluation_read_only: z.boolean().default(true),
     memory_path: relPath.optional(),
+    /** MLGym's memory_enabled (an environment argument there): the memory tools, with notes kept per task across runs. */
+    memory_enabled: z.boolean().default(false),
     secret_files: z.array(relPath).optional(),
     benchmark_name: z.string().optional(),
     // Durable MLGym additions

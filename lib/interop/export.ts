@@ -5,6 +5,7 @@ import type { ArtifactStore } from '../artifacts/store.js';
 import { repoRoot, taskFile } from '../home.js';
 import { readRunRecords } from '../report/records.js';
 import { taskFacts } from '../report/taskFacts.js';
+import { protocolOf } from '../run/protocol.js';
 import { recordName, type ObservationRecord } from '../run/records.js';
 import { mlgymResults } from '../run/score.js';
 import { WORKSPACE } from '../sandbox/docker.js';
@@ -38,12 +39,14 @@ export async function exportRun(store: ArtifactStore, runId: string, outDir: str
   const facts = taskFacts(result.task);
   const stateBefore = await shellStates(store, runId, records.steps.map((s) => s.step));
   const submissionPath = facts?.artifact ? `${WORKSPACE}/${facts.artifact}` : WORKSPACE;
-  // The builds that ran it (docs/versioning.md) go into all three files; MLGym's readers ignore the extra key.
+  // The builds that ran it (docs/versioning.md) go into all three files; MLGym's readers ignore the extra keys.
   const builds = result.builds?.length ? { builds: result.builds } : records.builds?.length ? { builds: records.builds } : {};
+  // So is the protocol (what validate showed the agent): a reader can keep runs of one protocol together.
+  const recorded = { ...builds, protocol: protocolOf(result) };
   const made = trajFromRecords(records, { stateBefore, submissionPath });
-  const traj = { ...made, info: { ...made.info, ...builds } };
-  const results = { ...(records.mlgymResults ?? mlgymResults(records.attempts, facts?.baseline)), ...builds };
-  const args = { agent: { model: { model_name: result.model } }, environment: { task_config_path: relative(repoRoot, taskFile(result.task)) }, run_id: runId, ...builds };
+  const traj = { ...made, info: { ...made.info, ...recorded } };
+  const results = { ...(records.mlgymResults ?? mlgymResults(records.attempts, facts?.baseline)), ...recorded };
+  const args = { agent: { model: { model_name: result.model } }, environment: { task_config_path: relative(repoRoot, taskFile(result.task)) }, run_id: runId, ...recorded };
 
   await mkdir(outDir, { recursive: true });
   const files = { traj: join(outDir, `${result.task}.traj`), results: join(outDir, 'results.json'), args: join(outDir, 'args.yaml') };

@@ -5,7 +5,7 @@ import type { StepView } from '../run/records.js';
 import { MLGYM_AGENT_NAME, type MlgymHistoryItem, type MlgymTraj, type MlgymTrajStep } from './traj.js';
 
 /** The name a trajectory gives its environment. */
-const TRAJ_ENVIRONMENT = 'durable-mlgym';
+export const TRAJ_ENVIRONMENT = 'durable-mlgym';
 
 /** The shell's open file and working directory, as the agent saw them in its prompt. */
 export interface ShellState {

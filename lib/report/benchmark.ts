@@ -1,5 +1,6 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { BenchmarkResult } from '../bench/types.js';
+import { protocolOf } from '../run/protocol.js';
 import { MlgymBenchId, MlgymModel, MlgymTask } from '../temporal/searchAttributes.js';
 import type { RunHint } from './run.js';
 
@@ -28,7 +29,8 @@ export async function benchmarkRuns(client: Client, benchId: string): Promise<Be
   const status = description.status.name.toLowerCase();
   if (status === 'completed') {
     const result = (await handle.result()) as BenchmarkResult;
-    return { benchId, status, runs: result.runs.map(({ runId, task, model, status, exitStatus, error }) => ({ runId, hint: { task, model, status, exitStatus, error } })) };
+    const protocol = protocolOf(result);
+    return { benchId, status, runs: result.runs.map(({ runId, task, model, status, exitStatus, error }) => ({ runId, hint: { task, model, status, exitStatus, error, protocol } })) };
   }
   const runs: BenchmarkRuns['runs'] = [];
   for await (const run of client.workflow.list({ query: `WorkflowType = 'agentRun' AND ${MlgymBenchId.name} = '${benchId}'` })) {

@@ -1,5 +1,6 @@
 import { totalSpend } from '../agent/ledger.js';
 import type { Direction } from '../config/schema.js';
+import { protocolOf, type Protocol } from '../run/protocol.js';
 import type { Attempt } from '../run/types.js';
 import type { RunRecords } from './records.js';
 import { taskFacts } from './taskFacts.js';
@@ -49,6 +50,25 @@ export interface ReportRun {
   error?: string;
   /** The builds that ran it (RunResult.builds, or the records of a run still going); absent when unrecorded. */
   builds?: string[];
+  /** What validate showed its agent (lib/run/protocol.ts); absent for a run still going (its result says). */
+  protocol?: Protocol;
+  /** Its parent (a fork) and its forks; absent when it has neither. */
+  family?: RunFamily;
+  /** Its submission graded again by later evaluations, oldest first; absent when never rescored. */
+  rescores?: ReportRescore[];
+}
+
+/** A run's family: the run it was forked from (its steps 0..atStep are that run's) and its own forks. */
+export interface RunFamily {
+  parent?: { runId: string; atStep: number };
+  forks: { runId: string; atStep: number; model: string }[];
+}
+
+/** A rescore of the run's submission: the evaluation's version and the new score. */
+export interface ReportRescore {
+  evaluatorVersion: string;
+  at: string;
+  submission: Attempt | null;
 }
 
 /** What is known of a run apart from its records: from a benchmark's result. */
@@ -58,6 +78,8 @@ export interface RunHint {
   status?: 'completed' | 'failed';
   exitStatus?: string;
   error?: string;
+  /** The benchmark's protocol, which all its runs share. */
+  protocol?: Protocol;
 }
 
 /** A run from its records in the artifact store (with the benchmark's word for what its records lack). */
@@ -76,6 +98,7 @@ export function runFromRecords(records: RunRecords, source: string, hint: RunHin
   const spend = totalSpend(records.calls);
   // The result's list once scored; before, what the workers recorded so far (none recorded: unknown).
   const builds = result?.builds ?? (records.builds?.length ? records.builds : undefined);
+  const protocol = result ? protocolOf(result) : hint.protocol;
   return {
     id: records.runId,
     origin: 'store',
@@ -94,5 +117,14 @@ export function runFromRecords(records: RunRecords, source: string, hint: RunHin
     source,
     ...(hint.error ? { error: hint.error } : {}),
     ...(builds ? { builds } : {}),
+    ...(protocol ? { protocol } : {}),
+    ...familyOf(records),
+    ...(records.rescores?.length ? { rescores: records.rescores.map(({ evaluatorVersion, at, submission }) => ({ evaluatorVersion, at, submission })).sort((a, b) => a.at.localeCompare(b.at)) } : {}),
   };
+}
+
+function familyOf({ fork, forks = [] }: RunRecords): { family?: RunFamily } {
+  if (!fork && !forks.length) return {};
+  const children = forks.map(({ forkId, atStep, model }) => ({ runId: forkId, atStep, model })).sort((a, b) => a.atStep - b.atStep || a.runId.localeCompare(b.runId));
+  return { family: { ...(fork ? { parent: { runId: fork.parentRunId, atStep: fork.atStep } } : {}), forks: children } };
 }

@@ -2,6 +2,7 @@ import { computeVariantProfiles, type ProfileResult } from '../scoring/profiles.
 import { scoresFromRuns, type TaskScoring, type VariantScores } from '../scoring/runs.js';
 import { actionCategory, exitCategories, type ActionCategory, type ExitCategory } from './categories.js';
 import { buildCounts } from './builds.js';
+import { protocolCounts } from './protocols.js';
 import type { ReportRun, Usage } from './run.js';
 
 /** Runs, spend, exits and actions of one model (or of all runs). */
@@ -29,6 +30,8 @@ export interface ReportSummary {
   all: GroupSummary;
   /** Runs per build label (lib/report/builds.ts): more than one means the runs mix versions of the code. */
   builds: Record<string, number>;
+  /** Runs per protocol label (lib/report/protocols.ts): more than one means some agents saw their test score and some did not. */
+  protocols: Record<string, number>;
 }
 
 function taskScoring(runs: ReportRun[]): TaskScoring | string {
@@ -71,7 +74,7 @@ export function summarize(runs: ReportRun[]): ReportSummary {
     else scoring[task] = result;
   }
   const byModel = Object.fromEntries(models.map((m) => [m, groupSummary(runs.filter((r) => r.model === m))]));
-  const summary: ReportSummary = { tasks, models, scoring, unscored, byModel, all: groupSummary(runs), builds: buildCounts(runs) };
+  const summary: ReportSummary = { tasks, models, scoring, unscored, byModel, all: groupSummary(runs), builds: buildCounts(runs), protocols: protocolCounts(runs) };
   if (Object.keys(scoring).length === 0) return summary;
   const scores = scoresFromRuns(runs.filter((r) => r.task in scoring), scoring);
   return { ...summary, scores, profiles: computeVariantProfiles({ bestAttempt: scores.bestAttempt, bestSubmission: scores.bestSubmission }) };

@@ -3,7 +3,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigError } from '../config/load.js';
 import { numericMetrics, readTraj, type MlgymResults } from '../interop/traj.js';
+import { TRAJ_ENVIRONMENT } from '../interop/toTraj.js';
 import { toId } from '../run/ids.js';
+import { isProtocol, type Protocol } from '../run/protocol.js';
 import type { Attempt, Metrics } from '../run/types.js';
 import type { ReportRun, ReportStep } from './run.js';
 import { taskFacts } from './taskFacts.js';
@@ -50,6 +52,24 @@ function buildsOf(info: Record<string, unknown>, dir: string): string[] | undefi
 }
 
 /**
+ * The protocol of an exported run: `info.protocol` of the .traj, else `protocol` in args.yaml; a trajectory
+ * of ours exported before protocols were recorded ran ours; any other (MLGym's own runs) ran MLGym's.
+ */
+function protocolOfTraj(traj: { environment: string; info: Record<string, unknown> }, dir: string): Protocol {
+  if (isProtocol(traj.info.protocol)) return traj.info.protocol;
+  const argsFile = join(dir, 'args.yaml');
+  if (existsSync(argsFile)) {
+    try {
+      const recorded = (parseYaml(readFileSync(argsFile, 'utf8')) as { protocol?: unknown } | null)?.protocol;
+      if (isProtocol(recorded)) return recorded;
+    } catch (err) {
+      if (!(err instanceof YAMLParseError)) throw err;
+    }
+  }
+  return traj.environment === TRAJ_ENVIRONMENT ? 'ours' : 'mlgym';
+}
+
+/**
  * MLGym's score list holds the metrics of each validate that produced a score and, last, of the submission
  * when the run ended with one: put them back on the steps that produced them.
  */
@@ -80,6 +100,7 @@ export function runFromTraj(file: string): ReportRun {
   const primaryMetric = facts?.primaryMetric;
   const stats = traj.info.model_stats;
   const builds = buildsOf(traj.info, dir);
+  const protocol = protocolOfTraj(traj, dir);
   return {
     id: toId(`${basename(dir)}.${task}`),
     origin: 'traj',
@@ -97,5 +118,6 @@ export function runFromTraj(file: string): ReportRun {
     baseline: primaryMetric === undefined ? undefined : (results?.baseline[primaryMetric] ?? facts?.baseline?.[primaryMetric]),
     source: resolve(file),
     ...(builds ? { builds } : {}),
+    protocol,
   };
 }

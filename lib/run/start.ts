@@ -1,7 +1,7 @@
 // How an agentRun workflow is started, whoever starts it: the CLI and the tests through the client, the
 // benchmark workflow as a child. Pure (no Node built-ins): imported by workflow code.
 import { WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
-import { MlgymBenchId, MlgymModel, MlgymStatus, MlgymTask } from '../temporal/searchAttributes.js';
+import { MlgymBenchId, MlgymForkStep, MlgymModel, MlgymParentRun, MlgymStatus, MlgymTask } from '../temporal/searchAttributes.js';
 import { runStartTimeouts } from './timeouts.js';
 import type { RunInput } from './types.js';
 
@@ -19,9 +19,17 @@ export interface RunStartOptions {
   staticSummary: string;
 }
 
-/** One line for the Temporal UI: task (and data variant), model, seed, GPUs, benchmark. */
-export function runStaticSummary({ taskId, data, model, seed, gpus, benchId }: RunInput): string {
-  return [`${taskId}${data === 'fixture' ? ' (fixture data)' : ''}`, model, `seed ${seed}`, ...(gpus ? [`${gpus} GPU(s)`] : []), ...(benchId ? [benchId] : [])].join(' · ');
+/** One line for the Temporal UI: task (and data variant), model, seed, GPUs, MLGym's protocol, benchmark. */
+export function runStaticSummary({ taskId, data, model, seed, gpus, protocol, benchId, fork }: RunInput): string {
+  return [
+    `${taskId}${data === 'fixture' ? ' (fixture data)' : ''}`,
+    model,
+    `seed ${seed}`,
+    ...(gpus ? [`${gpus} GPU(s)`] : []),
+    ...(protocol === 'mlgym' ? ['MLGym protocol (validate shows test)'] : []),
+    ...(benchId ? [benchId] : []),
+    ...(fork ? [`fork of ${fork.parentRunId} after step ${fork.atStep}`] : []),
+  ].join(' · ');
 }
 
 /**
@@ -42,6 +50,7 @@ export function runStartOptions(input: RunInput, taskQueue?: string): RunStartOp
       { key: MlgymModel, value: input.model },
       { key: MlgymStatus, value: 'starting' },
       ...(input.benchId ? [{ key: MlgymBenchId, value: input.benchId }] : []),
+      ...(input.fork ? [{ key: MlgymParentRun, value: input.fork.parentRunId }, { key: MlgymForkStep, value: input.fork.atStep }] : []),
     ],
     staticSummary: runStaticSummary(input),
   };

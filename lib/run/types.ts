@@ -1,6 +1,7 @@
 // Types shared by workflows and activities. Pure: imported by workflow code.
 import type { DataVariant } from '../config/schema.js';
 import type { GymObservation, GymRunState } from '../gym/types.js';
+import type { Protocol } from './protocol.js';
 
 /** Which task a run is on, and how: the data variant, and a GPU count other than the task's. */
 export interface TaskRef {
@@ -11,6 +12,8 @@ export interface TaskRef {
   data?: DataVariant;
   /** GPUs for the run, overriding the task's resources.gpus (fixture runs default to 0). */
   gpus?: number;
+  /** What validate shows the agent (lib/run/protocol.ts); absent: ours. */
+  protocol?: Protocol;
 }
 
 export type Metrics = Record<string, number>;
@@ -35,8 +38,19 @@ export interface RunInput extends TaskRef {
   idlePauseS?: number;
   /** `external` runs: seconds an idle-paused run waits for its client before it ends with an autosubmit (default 3600). */
   idleEndS?: number;
+  /** A fork: the run starts as a copy of another run after one of its steps (docs/fork.md). */
+  fork?: ForkRef;
   /** Carried across continue-as-new. */
   state?: RunState;
+}
+
+/** Where a fork comes from: its parent run and the last step it shares with it. */
+export interface ForkRef {
+  parentRunId: string;
+  /** The fork's steps 0..atStep are the parent's; it goes on live from atStep + 1. */
+  atStep: number;
+  /** An operator hint given with the fork's first live turn. */
+  hint?: string;
 }
 
 export interface RunState {
@@ -75,6 +89,7 @@ export interface RunStatus {
   lastAction: string;
   container: string;
   pendingHints: number;
+  protocol: Protocol;
 }
 
 export interface ProvisionResult {
@@ -146,4 +161,6 @@ export interface RunResult {
   builds?: string[];
   /** `external` runs: the observation that ended the episode, for a client that attaches after the end. */
   gym?: GymObservation;
+  /** What validate showed the agent (lib/run/protocol.ts); absent in results from before it was recorded (ours). */
+  protocol?: Protocol;
 }

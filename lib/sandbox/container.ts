@@ -128,16 +128,31 @@ export async function fillStarterCode(containerId: string, task: LoadedTask): Pr
 }
 
 /**
- * The task's local data under `data/`, root-owned and read-only, streamed from the host (datasets can
- * be larger than memory). Snapshots leave it out; a restore calls this again.
+ * The archive entries of the task's local data: each dataset at its `workspaceDir` (data/<name> for our tasks,
+ * data itself for an MLGym task's, as MLGym copies it), root-owned and read-only, each folder once.
+ */
+export function taskDataEntries(task: Pick<LoadedTask, 'datasets'>): TarEntry[] {
+  const root = { uid: 0, gid: 0, readOnly: true };
+  const entries: TarEntry[] = [{ name: 'data', mode: 0o555, uid: 0, gid: 0 }];
+  const named = new Set(['data']);
+  for (const d of task.datasets) {
+    if (d.dataDir === undefined) continue;
+    for (const e of treeEntries(d.dataDir, d.workspaceDir, root, { stream: true })) {
+      if (e.content === undefined && e.file === undefined && named.has(e.name)) continue; // a folder already made
+      named.add(e.name);
+      entries.push(e);
+    }
+  }
+  return entries.length > 1 ? entries : [];
+}
+
+/**
+ * The task's local data under `data/` (taskDataEntries), streamed from the host (datasets can be larger
+ * than memory). Snapshots leave it out; a restore calls this again.
  */
 export async function fillTaskData(containerId: string, task: LoadedTask): Promise<void> {
-  const root = { uid: 0, gid: 0, readOnly: true };
-  const localData = task.datasets.filter((d) => d.dataDir !== undefined);
-  if (!localData.length) return;
-  const entries: TarEntry[] = [{ name: 'data', mode: 0o555, uid: 0, gid: 0 }];
-  for (const d of localData) entries.push(...treeEntries(d.dataDir!, `data/${d.name}`, root, { stream: true }));
-  await docker().getContainer(containerId).putArchive(tarStream(entries), { path: WORKSPACE });
+  const entries = taskDataEntries(task);
+  if (entries.length) await docker().getContainer(containerId).putArchive(tarStream(entries), { path: WORKSPACE });
 }
 
 /** Remove the run's containers and workspace volume, and give back its quota disk (loop device and image). */

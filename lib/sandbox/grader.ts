@@ -78,6 +78,23 @@ export function parseEvaluation(stdout: string, stderr: string, exitCode: number
   return { ok: true, metrics };
 }
 
+/** Copies the workspace's artifact argv[1] as data (docker/runtime/grading.py `submitted`) and names the copy on stderr. */
+const COPY_SUBMISSION = 'import sys, grading; sys.stderr.write("\\n" + grading.submitted(sys.argv[1]))';
+
+/**
+ * The arguments MLGym passes a CSV task's evaluation script (`--submission_file <csv>`), for a task written as
+ * MLGym writes them: its own evaluate.py expects them. The file named is the evaluator's private copy of the
+ * submission (regular files only, taken with the agent's rights), never the workspace's, which could be a link
+ * to the grader's secrets. Our own tasks' scripts read the submission through grading.py and get no arguments.
+ */
+async function mlgymEvaluationArgs(containerId: string, task: LoadedTask): Promise<{ args: string[] } | { refused: GradeOutcome }> {
+  if (!task.mlgym || task.task_entrypoint !== 'CSVSubmissionTasks' || !task.submission_artifact) return { args: [] };
+  const env = [`MLGYM_WORKSPACE=${GRADER_WORKSPACE}`, `MLGYM_GRADER_STAGE=${PRIVATE_DIR}/stage`, `PYTHONPATH=${RUNTIME_DIR}`, 'PYTHONDONTWRITEBYTECODE=1', `HOME=${PRIVATE_DIR}/home`, `TMPDIR=${PRIVATE_DIR}/tmp`];
+  const copied = await execIn(containerId, ['python3', '-c', COPY_SUBMISSION, task.submission_artifact], { user: '0:0', env });
+  if (copied.exitCode !== 0) return { refused: parseEvaluation(copied.stdout, copied.stderr, copied.exitCode, task) };
+  return { args: ['--submission_file', copied.stderr.trim().split('\n').at(-1)!] };
+}
+
 /**
  * Evaluate the run's workspace in a separate grader container: the workspace volume mounted read-only
  * where only the evaluator can reach it, the task's evaluation script and private files copied in and
@@ -125,8 +142,13 @@ export async function gradeWorkspace(runId: string, step: number, image: string,
         return outcomes;
       }
     }
+    const args = await mlgymEvaluationArgs(container.id, task);
+    if ('refused' in args) {
+      for (const split of splits) outcomes[split] = args.refused;
+      return outcomes;
+    }
     for (const split of splits) {
-      const result = await execIn(container.id, ['timeout', '--kill-after=10', String(task.training_timeout), 'python3', placedName(task.evaluation_paths[0]!)], {
+      const result = await execIn(container.id, ['timeout', '--kill-after=10', String(task.training_timeout), 'python3', placedName(task.evaluation_paths[0]!), ...args.args], {
         user: '0:0',
         workdir: GRADER_DIR,
         env: evaluatorEnv(task, split),

@@ -9,13 +9,14 @@ import { findToolCommand } from './registry.js';
 export interface HostToolContext {
   runId: string;
   store: JsonStore;
-  /** For a task with a memory_path: its memory outlives the run (`hostToolTask`). */
+  /** For a task with memory_enabled: its memory, which outlives the run (`hostToolTask`); absent, the memory tools are off. */
   taskMemory?: TaskMemory;
 }
 
 /** What the host tools need of the run's task: `runHostTool(command, { runId, store, ...hostToolTask(task) })`. */
-export function hostToolTask(task: Pick<LoadedTask, 'id' | 'dir' | 'memory_path'>): Pick<HostToolContext, 'taskMemory'> {
-  return task.memory_path ? { taskMemory: { taskId: task.id, seedFile: resolve(task.dir, task.memory_path) } } : {};
+export function hostToolTask(task: Pick<LoadedTask, 'id' | 'dir' | 'memory_path' | 'memory_enabled'>): Pick<HostToolContext, 'taskMemory'> {
+  if (!task.memory_enabled) return {};
+  return { taskMemory: { taskId: task.id, ...(task.memory_path ? { seedFile: resolve(task.dir, task.memory_path) } : {}) } };
 }
 
 /** A per-run cache of one tool's results in the artifact store, keyed by a hash of the request. */

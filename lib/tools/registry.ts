@@ -1,3 +1,5 @@
+import { shownSplit, type Protocol } from '../run/protocol.js';
+
 /**
  * Every command of the agent-computer interface, documented once: the system prompt's command list
  * is rendered from here, and each `container` command is an executable in docker/runtime/bin.
@@ -63,12 +65,28 @@ export const TOOL_COMMANDS: readonly ToolCommand[] = [
     name: 'memory_write',
     signature: 'memory_write <text>',
     kind: 'host',
-    doc: "Save a note (everything after the command) to your memory; it stays available when old steps drop out of view. A task with a memory file (MLGym's memory_path) keeps its notes across runs.",
+    doc: "Save a note (everything after the command) to this task's memory; it stays available when old steps drop out of view, and later runs of the task read it too.",
   },
-  { name: 'memory_read', signature: 'memory_read <query>', kind: 'host', doc: 'Show the 3 notes in your memory that best match <query>.' },
-  { name: 'validate', signature: 'validate', kind: 'workflow', doc: 'Evaluate your current submission and show its score on the validation split; the run continues.' },
+  { name: 'memory_read', signature: 'memory_read <query>', kind: 'host', doc: "Show the 3 notes in this task's memory that best match <query>." },
+  { name: 'validate', signature: 'validate', kind: 'workflow', doc: validateDoc('validation') },
   { name: 'submit', signature: 'submit', kind: 'workflow', doc: 'Submit your current solution as final and end the run.' },
 ];
+
+/** The memory tools, offered only for a task with MLGym's memory_enabled. */
+const MEMORY_TOOLS = new Set(['memory_write', 'memory_read']);
+
+/**
+ * The commands a run of `task` under `protocol` is offered: every one, less the memory tools unless the task
+ * enables memory, with `validate` naming the split it shows (shownSplit: the test split under MLGym's protocol).
+ */
+export function commandsFor(task: { memory_enabled?: boolean; validate_shows?: 'validation' | 'test' }, protocol?: Protocol): readonly ToolCommand[] {
+  const split = shownSplit('validate', task.validate_shows ?? 'validation', protocol);
+  return TOOL_COMMANDS.filter((c) => task.memory_enabled || !MEMORY_TOOLS.has(c.name)).map((c) => (c.name === 'validate' ? { ...c, doc: validateDoc(split) } : c));
+}
+
+function validateDoc(split: 'validation' | 'test'): string {
+  return `Evaluate your current submission and show its score on the ${split} split; the run continues.`;
+}
 
 export function findToolCommand(name: string): ToolCommand | undefined {
   return TOOL_COMMANDS.find((c) => c.name === name);

@@ -54,6 +54,7 @@ export type StubImpl = Partial<Impl>;
 const ACTIVITY_NAMES = [
   'reserveGpus',
   'provision',
+  'forkProvision',
   'snapshot',
   'agentTurn',
   'toolExec',
@@ -61,6 +62,7 @@ const ACTIVITY_NAMES = [
   'submit',
   'score',
   'teardown',
+  'regrade',
   'externalObservation',
   'finishedRun',
   'scoreBenchmark',

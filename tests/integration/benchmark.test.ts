@@ -163,10 +163,11 @@ describe('benchmark workflow through the real server, worker and Docker', () => 
     const agent = join(mkdtempSync(join(tmpdir(), 'mlgym-replay-')), 'agent.yaml');
     const s = spec({ suite, models: [`replay:${agent}`] });
 
-    // First the starter strategy (the baseline), then a strategy that always defects: a worse score.
+    // First the starter strategy (the baseline), then one that always cooperates: a worse score against
+    // MLGym's opponents (about 2.25 against 2.37; always defecting would score better, about 2.62).
     writeFileSync(agent, JSON.stringify(['submit']));
     const before = await runBenchmark(t, queue, `${suite}-1`, s);
-    writeFileSync(agent, JSON.stringify(["printf 'def row_strategy(history):\\n    return 1\\n' > strategy.py", 'submit']));
+    writeFileSync(agent, JSON.stringify(["printf 'def row_strategy(history):\\n    return 0\\n' > strategy.py", 'submit']));
     const after = await runBenchmark(t, queue, `${suite}-2`, s);
 
     expect(before.previousBenchId).toBeNull();
@@ -182,6 +183,19 @@ describe('benchmark workflow through the real server, worker and Docker', () => 
     const flag = async (id: string) => (await t.client.workflow.getHandle(id).describe()).typedSearchAttributes.get(MlgymRegression);
     expect(await flag(`${suite}-1`)).toBe(false);
     expect(await flag(`${suite}-2`)).toBe(true);
+  });
+
+  it("compares a suite's benchmark only with a previous one under the same protocol", async () => {
+    const queue = unique('bench-protocol');
+    const suite = unique('protocol');
+    const s = spec({ suite });
+    await runBenchmark(t, queue, `${suite}-1`, s);
+    // Under MLGym's protocol validate showed the test score: not comparable with the benchmark before it.
+    const paper = await runBenchmark(t, queue, `${suite}-2`, { ...s, protocol: 'mlgym' });
+    expect(paper).toMatchObject({ protocol: 'mlgym', previousBenchId: null, regressions: [] });
+    // The next one under ours skips it and compares with the last one under ours.
+    const ours = await runBenchmark(t, queue, `${suite}-3`, s);
+    expect(ours).toMatchObject({ protocol: 'ours', previousBenchId: `${suite}-1` });
   });
 
   it('a benchmark of 3 tasks × 2 replay agents × 2 seeds through the real server with the expected AUP', async () => {

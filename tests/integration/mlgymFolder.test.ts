@@ -12,7 +12,7 @@ import { useTestTemporal } from '../helpers/temporal.js';
 
 // An MLGym task folder of our own making (tests/fixtures/mlgym/folder): rentPrediction.yaml, written with
 // MLGym's TaskConfig fields only, beside data/rentPrediction/ with the starter code, the data, its own
-// evaluate.py (MLGym's CSV contract: --submission_file, JSON metrics) and the answers as a secret file.
+// evaluate.py (MLGym's CSV contract: --submission_file, JSON metrics; no fallback of ours) and the answers as a secret file.
 const folder = join(repoRoot, 'tests', 'fixtures', 'mlgym', 'folder');
 const replayFile = join(folder, 'rentPrediction.replay.yaml');
 /** The run as `mlgym run tests/fixtures/mlgym/folder/rentPrediction.yaml` starts it: the workers load that YAML. */
@@ -48,6 +48,23 @@ describe('an MLGym task folder, run end to end under grader isolation', () => {
     const results = JSON.parse(readFileSync(files.results, 'utf8'));
     expect(results.baseline).toEqual({ rmse: 70.57850933534937 });
     expect(results.agent).toHaveLength(2);
+  });
+
+  it("hands the folder's evaluate.py a private copy of the submission, so a link to the grader's secret file is refused, not followed", async () => {
+    // MLGym's scripts open whatever --submission_file names. A link to where the answers sit in the grader
+    // (/grader/answer.csv) would score perfectly if followed; the grader copies the submission as data instead.
+    const replay = join(mkdtempSync(join(tmpdir(), 'mlgym-folder-replay-')), 'link.yaml');
+    writeFileSync(replay, '- { action: "ln -s /grader/answer.csv submission.csv", thought: Borrow the answers. }\n- { action: validate, thought: Score. }\n- { action: submit, thought: Submit. }\n');
+    const input = folderRun(`replay:${replay}`);
+    const worker = await t.worker('mlgym-folder-link');
+    const handle = await startRun(t.client, 'mlgym-folder-link', input);
+    const result = (await worker.runUntil(handle.result())) as RunResult;
+    expect(result.status).toBe('failed');
+    expect(result.attempts).toHaveLength(2);
+    for (const attempt of result.attempts) {
+      expect(attempt.metrics).toBeUndefined();
+      expect(attempt.error).toMatch(/^submission\.csv is a symbolic link; the grader reads submissions as plain files/);
+    }
   });
 
   it("submits without submission.csv: MLGym's submission_not_found (submit)", async () => {

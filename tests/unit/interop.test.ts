@@ -176,8 +176,9 @@ describe('export to MLGym .traj, import as a replay file, report', () => {
   it("writes MLGym's run folder: <task>.traj, results.json, args.yaml", async () => {
     expect(exported.files).toEqual({ traj: join(out, 'prisonersDilemma.traj'), results: join(out, 'results.json'), args: join(out, 'args.yaml') });
     expect(exported.steps).toBe(spec.steps.length);
-    expect(JSON.parse(readFileSync(exported.files.results, 'utf8'))).toEqual({ agent: [{ Score: 2.5 }, { Score: 2.45 }], baseline: { Score: 2.41418 } });
-    expect(parseYaml(readFileSync(exported.files.args, 'utf8'))).toMatchObject({ agent: { model: { model_name: 'gpt-4o' } }, environment: { task_config_path: 'tasks/prisonersDilemma/task.yaml' } });
+    expect(JSON.parse(readFileSync(exported.files.results, 'utf8'))).toEqual({ agent: [{ Score: 2.5 }, { Score: 2.45 }], baseline: { Score: 2.41418 }, protocol: 'ours' });
+    // A result from before protocols were recorded ran ours: the export says so.
+    expect(parseYaml(readFileSync(exported.files.args, 'utf8'))).toMatchObject({ agent: { model: { model_name: 'gpt-4o' } }, environment: { task_config_path: 'tasks/prisonersDilemma/task.yaml' }, protocol: 'ours' });
   });
 
   it('has the .traj fields MLGym writes', async () => {
@@ -198,6 +199,7 @@ describe('export to MLGym .traj, import as a replay file, report', () => {
       submission: '/home/agent/workspace/strategy.py',
       score: [{ Score: 2.5 }, { Score: 2.45 }],
       summarizer: {},
+      protocol: 'ours',
     });
     expect(traj.history.slice(0, 2).map((h: { role: string }) => h.role)).toEqual(['system', 'user']);
     expect(traj.history).toHaveLength(2 + 2 * spec.steps.length);

@@ -15,7 +15,7 @@ import { literatureSearch, type LiteratureCache, type LiteratureResult } from '.
 import { pdfText } from '../../lib/tools/pdf.js';
 import { isPrivateAddress, parsePdfUrl, type PdfCache, type PdfText } from '../../lib/tools/pdfUrl.js';
 import { prepareCommand } from '../../lib/tools/prepare.js';
-import { commandDocs, TOOL_COMMANDS } from '../../lib/tools/registry.js';
+import { commandDocs, commandsFor, TOOL_COMMANDS } from '../../lib/tools/registry.js';
 import { rewriteBodies } from '../../lib/tools/rewrite.js';
 
 /** Run a rewritten action in bash with stand-ins for edit/insert that print their arguments and stdin. */
@@ -278,42 +278,48 @@ describe('host tools', () => {
     expect(requests).toHaveLength(4);
   });
 
-  it('keeps a per-run memory in the artifact store and reads the best 3 notes', async () => {
-    const ctx = { runId: 'run-mem', store };
-    expect(await runHostTool('memory_read lr', ctx)).toContain('memory is empty');
-    const notes = ['lr 3e-4 beat 1e-3 on validation', 'tit for tat scores 2.4', 'random forest baseline 0.71', 'lr warmup 500 steps helped', 'data is in data/train.csv'];
-    for (const note of notes) expect(await runHostTool(`memory_write ${note}`, ctx)).toMatch(/^Saved to memory/);
-    expect(await runHostTool(`memory_write ${notes[0]}`, ctx)).toBe('Already in memory as note 1.');
-    const read = (await runHostTool('memory_read "lr warmup"', ctx))!;
-    expect(read.split('\n')[0]).toBe('The 2 best of 5 notes for "lr warmup":');
-    expect(read.split('\n')[1]).toBe('[note 4] lr warmup 500 steps helped');
-    expect(await runHostTool('memory_read lr', { runId: 'run-mem', store: new ArtifactStore(root) })).toContain('[note 1]');
-    expect(await runHostTool('memory_read quantum', ctx)).toContain('No note in memory (5 in all) matches');
-    expect(await store.readJson('run-mem', 'tools/memory.json')).toEqual({ notes });
+  it("offers no memory to a task without MLGym's memory_enabled: the tools are left out of the prompt and refuse", async () => {
+    const ctx = { runId: 'run-no-mem', store };
+    expect(await runHostTool('memory_write lr 3e-4 helped', ctx)).toMatch(/memory tools are off for this task .*memory_enabled/);
+    expect(await runHostTool('memory_read lr', ctx)).toMatch(/memory tools are off/);
+    expect(await store.objects.list('tasks/')).toEqual([]);
+    expect(commandsFor({ memory_enabled: false }).map((c) => c.name)).not.toContain('memory_write');
+    expect(commandDocs(commandsFor({}))).not.toContain('memory_read');
+    expect(commandDocs(commandsFor({ memory_enabled: true }))).toContain('memory_read <query>');
+    // validate names the split it shows: the test split under MLGym's protocol or when the task says so.
+    expect(commandDocs(commandsFor({}))).toContain('show its score on the validation split');
+    expect(commandDocs(commandsFor({ validate_shows: 'validation' }, 'mlgym'))).toContain('show its score on the test split');
+    expect(commandDocs(commandsFor({ validate_shows: 'test' }, 'ours'))).toContain('show its score on the test split');
+    expect(hostToolTask({ id: 'houseTask', dir: '/t', memory_path: 'memory.json', memory_enabled: false })).toEqual({});
   });
 
-  it("keeps the memory of a task with a memory_path across its runs, starting from MLGym's memory file", async () => {
+  it("keeps the memory of a task with memory_enabled in the artifact store across its runs, starting from MLGym's memory file", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mlgym-task-memory-'));
     const seedFile = join(dir, 'memory.json');
     writeFileSync(seedFile, JSON.stringify({ texts: ['ridge alpha 10 beat 0.1'], embeddings: [[0.1, 0.2]], tags: [['rid', 'idg']] }));
-    const taskMemory = { taskId: 'houseTask', seedFile, dir: join(dir, 'memory') };
+    const taskMemory = { taskId: 'houseTask', seedFile };
     const first = { runId: 'run-a', store, taskMemory };
     expect(await runHostTool('memory_read ridge', first)).toContain('[note 1] ridge alpha 10 beat 0.1');
+    expect(await runHostTool('memory_write', first)).toContain('needs the text');
     expect(await runHostTool('memory_write log-transform SalePrice first', first)).toBe('Saved to memory as note 2.');
-    // Another run of the task, later or at the same time, reads it; a run of another task does not.
-    const second = { runId: 'run-b', store, taskMemory };
+    // Another run of the task, later or at the same time and through another worker's store, reads it; a run of another task does not.
+    const second = { runId: 'run-b', store: new ArtifactStore(root), taskMemory };
     expect(await runHostTool('memory_read SalePrice', second)).toContain('[note 2] log-transform SalePrice first');
     expect(await runHostTool('memory_write log-transform SalePrice first', second)).toBe('Already in memory as note 2.');
     await Promise.all(['a', 'b', 'c'].map((n, i) => runHostTool(`memory_write note ${n}`, { ...(i % 2 ? first : second) })));
     expect(await runHostTool('memory_read note', second)).toMatch(/^The 3 best of 5 notes/);
-    expect(await runHostTool('memory_read SalePrice', { runId: 'run-c', store, taskMemory: { ...taskMemory, taskId: 'otherTask', seedFile: undefined } })).toContain('memory is empty');
-    expect(await store.readJson('run-a', 'tools/memory.json')).toBeUndefined();
-    expect(hostToolTask({ id: 'houseTask', dir, memory_path: 'memory.json' })).toEqual({ taskMemory: { taskId: 'houseTask', seedFile } });
-    expect(hostToolTask({ id: 'houseTask', dir, memory_path: undefined })).toEqual({});
+    expect(await runHostTool('memory_read SalePrice', { runId: 'run-c', store, taskMemory: { taskId: 'otherTask' } })).toContain('memory is empty');
+    // Stored under the task, one object per note: the seed file's note is not copied, the repeated one is stored once.
+    const keys = await store.objects.list('tasks/houseTask/memory/');
+    expect(keys).toHaveLength(4);
+    expect(JSON.parse((await store.objects.get(keys[0]!))!.toString())).toMatchObject({ runId: expect.stringMatching(/^run-[ab]$/) });
+    expect(await store.list('run-a', 'tools')).toEqual([]);
+    expect(hostToolTask({ id: 'houseTask', dir, memory_path: 'memory.json', memory_enabled: true })).toEqual({ taskMemory: { taskId: 'houseTask', seedFile } });
+    expect(hostToolTask({ id: 'houseTask', dir, memory_path: undefined, memory_enabled: true })).toEqual({ taskMemory: { taskId: 'houseTask' } });
   });
 
   it('answers every host tool in the registry, and nothing else', async () => {
-    const ctx = { runId: 'run-usage', store };
+    const ctx = { runId: 'run-usage', store, taskMemory: { taskId: 'usageTask' } };
     for (const tool of TOOL_COMMANDS.filter((c) => c.kind === 'host')) expect(await runHostTool(tool.name, ctx)).toContain('needs');
     expect(await runHostTool('ls -la', ctx)).toBeUndefined();
     expect(await runHostTool('open memory_read', ctx)).toBeUndefined();

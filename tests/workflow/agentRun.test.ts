@@ -99,6 +99,31 @@ describe('agentRun on the time-skipping server', () => {
     expect(await searchAttribute(run, MlgymBestScore)).toBe(102);
   });
 
+  it("MLGym's protocol reaches validate, the autosubmit and score; the status query and the run's summary show it", async () => {
+    const input = runInput({ protocol: 'mlgym', maxSteps: 2 });
+    let during: Awaited<ReturnType<typeof status>> | undefined;
+    t.stubs.use({
+      agentTurn: scripted([{ kind: 'validate' }, command()]),
+      toolExec: async () => {
+        during = await status(handle(input.runId));
+        return { exitCode: 0, timedOut: false, outputChars: 1 };
+      },
+    });
+    const run = await start(input);
+    await run.result();
+    expect(t.stubs.argsOf('validate')).toMatchObject([{ protocol: 'mlgym' }]);
+    // max_steps: the autosubmit is graded under the run's protocol too.
+    expect(t.stubs.argsOf('submit')).toMatchObject([{ protocol: 'mlgym' }]);
+    expect(t.stubs.argsOf('score')).toMatchObject([{ protocol: 'mlgym', endedBy: 'max_steps' }]);
+    expect(during).toMatchObject({ protocol: 'mlgym', status: 'running' });
+
+    t.stubs.use({ agentTurn: scripted([{ kind: 'validate' }, { kind: 'submit' }]) });
+    const ours = await start(runInput());
+    await ours.result();
+    expect(t.stubs.argsOf('validate')[0]!.protocol).toBeUndefined();
+    expect(await status(ours)).toMatchObject({ protocol: 'ours' });
+  });
+
   it('a run needing GPUs reserves them before provisioning, once', async () => {
     t.stubs.use({ agentTurn: scripted([command(), command(), { kind: 'submit' }]) });
     const input = runInput({ gpus: 2, continueEvery: 1 });

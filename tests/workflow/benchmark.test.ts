@@ -150,6 +150,23 @@ describe('benchmark on the time-skipping server', () => {
     expect((await t.client.workflow.getHandle(id('taskB', 'm2', 0)).describe()).status.name).toBe('FAILED');
   });
 
+  it("under MLGym's protocol every child run gets it, the comparison looks only at benchmarks of it, and the result records it", async () => {
+    const benchId = 'bench-protocol';
+    resetWorld({ limit: 1, newRuns: 2 });
+    t.stubs.use();
+    const { result } = await runBenchmark(benchId, spec({ suite: 'paper', seeds: 2, protocol: 'mlgym' }));
+    expect(t.stubs.argsOf('provision').map((a) => a.protocol)).toEqual(['mlgym', 'mlgym']);
+    expect(t.stubs.argsOf('submit').map((a) => a.protocol)).toEqual(['mlgym', 'mlgym']);
+    expect(t.stubs.argsOf('compareWithPrevious')).toMatchObject([{ suite: 'paper', protocol: 'mlgym' }]);
+    expect(result.protocol).toBe('mlgym');
+
+    resetWorld({ limit: 1, newRuns: 1 });
+    t.stubs.use();
+    const { result: ours } = await runBenchmark('bench-protocol-ours', spec({}));
+    expect(t.stubs.argsOf('provision')[0]!.protocol).toBeUndefined();
+    expect(ours.protocol).toBe('ours');
+  });
+
   it('splits totalBudgetUsd among the runs, giving back what a finished run did not spend', async () => {
     const benchId = 'bench-pool';
     const id = (seed: number) => `${benchId}-taskA-m1-s${seed}`;

@@ -22,8 +22,17 @@ function header(page: ReportPage, summary: ReportSummary, sections: [string, str
       : builds.length === 1 && builds[0]![0] !== 'unrecorded'
         ? html`<p class="meta">build ${builds[0]![0]}</p>`
         : '';
-  return html`<header><h1>${page.title}</h1><p class="meta">${counts}${page.links.map((l) => html` · <a href="${l.url}" target="_blank" rel="noopener">${l.label}</a>`)}</p>${buildNote}
+  return html`<header><h1>${page.title}</h1><p class="meta">${counts}${page.links.map((l) => html` · <a href="${l.url}" target="_blank" rel="noopener">${l.label}</a>`)}</p>${buildNote}${protocolNote(summary)}
 <nav>${sections.map(([id, label]) => html`<a href="#${id}">${label}</a>`)}</nav></header>`;
+}
+
+/** Which protocol the runs ran under; a warning when they mix them. */
+function protocolNote(summary: ReportSummary): Markup | string {
+  const protocols = Object.entries(summary.protocols);
+  if (protocols.length > 1) {
+    return html`<p class="meta warning">These runs ran under ${protocols.length} protocols: ${protocols.map(([p, n]) => `${p} (${n})`).join(', ')}. Under mlgym the agent's validate showed its test score; scores and AUP mix them; <code>mlgym report --protocol &lt;name&gt;</code> restricts the report to one.</p>`;
+  }
+  return protocols.length === 1 ? html`<p class="meta">protocol ${protocols[0]![0]}${protocols[0]![0] === 'mlgym' ? " (MLGym's: validate showed the agent its test score)" : ''}</p>` : '';
 }
 
 /**
