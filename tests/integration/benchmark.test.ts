@@ -74,11 +74,13 @@ describe('benchmark workflow through the real server, worker and Docker', () => 
     expect(first.aup.bestAttempt['baseline-agent']).toBeGreaterThan(0);
     expect(first.regressions).toEqual([]);
 
-    // The same benchId again, through the CLI (its own in-process worker on the same queue): nothing is re-run.
+    // The same benchId again, through the CLI: nothing is re-run. On a queue no worker has polled, so the CLI
+    // hosts its own worker (the test's worker on `queue` just stopped, and the server remembers a stopped
+    // poller for a while: the CLI would take it for a live worker and leave the benchmark to it).
     const cli = spawnSync('node', [join(repoRoot, 'bin/mlgym.js'), 'bench', '--tasks', 'prisonersDilemma', '--models', 'baseline', '--seeds', '2', '--bench-id', benchId, '--json'], {
       encoding: 'utf8',
       cwd: repoRoot,
-      env: { ...process.env, MLGYM_TASK_QUEUE: queue },
+      env: { ...process.env, MLGYM_TASK_QUEUE: unique('bench-cli') },
     });
     expect(cli.status, cli.stderr).toBe(0);
     const again = JSON.parse(cli.stdout) as BenchmarkResult;
