@@ -8,6 +8,7 @@ import { newRunId } from '../run/ids.js';
 import { runStartOptions } from '../run/start.js';
 import type { CancelMode, RunInput, RunResult } from '../run/types.js';
 import { namespace as defaultNamespace, TASK_QUEUE, taskQueueFor } from '../temporal/client.js';
+import { temporalSettings } from '../temporal/connection.js';
 import { cancelUpdate, gymObserveUpdate, gymQuery, gymStepUpdate } from '../../workflows/messages.js';
 import { stepReward, type RewardMode } from './reward.js';
 import { EXTERNAL_MODEL, GYM_RETRY, type GymFinal, type GymMetric, type GymObservation, type GymState, type GymStatus, type GymTaskInfo, type GymValidation } from './types.js';
@@ -115,7 +116,8 @@ export class MlgymEnv {
 
   static async connect(options: MlgymEnvOptions = {}): Promise<MlgymEnv> {
     if (options.client) return new MlgymEnv(options.client, options);
-    const connection = await Connection.connect({ address: options.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233' });
+    const settings = temporalSettings();
+    const connection = await Connection.connect({ address: options.address ?? settings.address ?? 'localhost:7233', ...settings.security });
     const env = new MlgymEnv(new Client({ connection, namespace: options.namespace ?? defaultNamespace() }), options);
     env.ownsConnection = connection;
     return env;

@@ -1,6 +1,7 @@
 import { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { allSearchAttributes } from './searchAttributes.js';
+import { connectionOptions } from './connection.js';
 
 const IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;
 /** The operator API's indexed-value type of each search attribute type. */
@@ -16,7 +17,7 @@ export const indexedValueType: Record<string, number> = {
 
 /** Add the project's search attributes a server lacks (e.g. a dev server started by an older version). */
 export async function registerSearchAttributes(address: string, namespace: string): Promise<string[]> {
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect(connectionOptions(address));
   try {
     const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
     const missing = allSearchAttributes.filter((key) => !customAttributes?.[key.name]);
