@@ -1,14 +1,15 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type WorkflowExecutionInfo } from '@temporalio/client';
 import { findRegressions, type NoiseRule } from '../lib/bench/regression.js';
-import type { BenchmarkResult, BenchRun, BenchScores, Comparison, TaskModelScore } from '../lib/bench/types.js';
+import { readBenchRecords, writeBenchRecord } from '../lib/bench/records.js';
+import type { BenchmarkResult, BenchRun, BenchScores, BenchSpec, Comparison, TaskModelScore } from '../lib/bench/types.js';
 import type { DataVariant } from '../lib/config/schema.js';
 import { protocolOf, type Protocol } from '../lib/run/protocol.js';
 import type { RunResult } from '../lib/run/types.js';
 import { computeVariantProfiles } from '../lib/scoring/profiles.js';
 import { bestOf, primaryMetricOf } from '../lib/scoring/direction.js';
 import { runBestAttempt, runLastSubmission, scoresFromRuns, type TaskScoring } from '../lib/scoring/runs.js';
-import { taskOrFail } from './context.js';
+import { taskOrFail, type ActivityDeps } from './context.js';
 
 /** The result of the run with this workflow id if it completed; null if there is none or it did not complete. */
 export async function finishedRun(runId: string): Promise<RunResult | null> {
@@ -37,6 +38,26 @@ export async function scoreBenchmark(runs: BenchRun[], data?: DataVariant): Prom
   });
   const profiles = computeVariantProfiles(scoresFromRuns(runs, tasks));
   return { runs: scored, scores, aup: { tauMax: profiles.tauMax, bestAttempt: profiles.bestAttempt.aup, bestSubmission: profiles.bestSubmission.aup } };
+}
+
+export interface BenchRecordInput {
+  benchId: string;
+  run: BenchRun;
+}
+
+export interface SummarizeInput {
+  benchId: string;
+  spec: BenchSpec;
+}
+
+/** Activities that keep a benchmark's per-run outcomes in the artifact store instead of its workflow state. */
+export function makeBenchRecords({ store }: ActivityDeps) {
+  return {
+    /** Store how one run ended (the benchmark workflow calls it as each run finishes). */
+    recordBenchRun: async ({ benchId, run }: BenchRecordInput): Promise<void> => writeBenchRecord(store.objects, benchId, run),
+    /** The scores of a benchmark whose runs are all recorded, from its records. */
+    summarizeBenchmark: async ({ benchId, spec }: SummarizeInput): Promise<BenchScores> => scoreBenchmark(await readBenchRecords(store.objects, benchId, spec), spec.data),
+  };
 }
 
 function taskScoring(taskId: string, data: DataVariant | undefined): TaskScoring {

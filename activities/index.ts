@@ -5,7 +5,7 @@ import { makeToolExec } from './toolExec.js';
 import { makeGrade } from './grade.js';
 import { makeScore } from './score.js';
 import { makeTeardown } from './teardown.js';
-import { compareWithPrevious, finishedRun, scoreBenchmark } from './benchmark.js';
+import { compareWithPrevious, finishedRun, makeBenchRecords, scoreBenchmark } from './benchmark.js';
 import { makeExternalObservation } from './external.js';
 import { makeForkProvision } from './fork.js';
 import { makeRegrade } from './rescore.js';
@@ -26,6 +26,7 @@ export function createActivities(deps: ActivityDeps = defaultDeps()) {
     externalObservation: makeExternalObservation(deps),
     finishedRun,
     scoreBenchmark,
+    ...makeBenchRecords(deps),
     compareWithPrevious,
   };
 }

@@ -1,36 +1,73 @@
-import { executeChild, isCancellation, proxyActivities, rootCause, setWorkflowOptions, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, executeChild, isCancellation, patched, proxyActivities, rootCause, setWorkflowOptions, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { benchJobs, benchRun, benchRunId, failedRun } from '../lib/bench/jobs.js';
 import { BudgetPool } from '../lib/bench/budget.js';
 import { mapLimited } from '../lib/bench/limit.js';
-import type { BenchJob, BenchmarkResult, BenchRun, BenchSpec, Comparison } from '../lib/bench/types.js';
+import type { BenchJob, BenchmarkResult, BenchProgress, BenchRun, BenchScores, BenchSpec, Comparison } from '../lib/bench/types.js';
 import { protocolOf } from '../lib/run/protocol.js';
 import { runStartOptions } from '../lib/run/start.js';
 import type { RunInput } from '../lib/run/types.js';
 import { MlgymBenchId, MlgymRegression, MlgymSuite } from '../lib/temporal/searchAttributes.js';
 import { agentRun, pinnedWhenVersioned } from './agentRun.js';
 
-const { finishedRun, scoreBenchmark, compareWithPrevious } = proxyActivities<Activities>({
+const { finishedRun, scoreBenchmark, recordBenchRun, summarizeBenchmark, compareWithPrevious } = proxyActivities<Activities>({
   startToCloseTimeout: '5m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10, nonRetryableErrorTypes: ['ConfigError'] },
 });
 
 const CONTINUE_EVERY = 100;
 
+/** Runs a benchmark execution handles before it continues as new (sooner when Temporal suggests it). */
+const RUNS_PER_EXECUTION = 500;
+
+/** Benchmarks started since this patch record each run and continue as new; older ones finish as they began. */
+const BOUNDED_STATE = 'benchmark-continue-as-new';
+
 /**
  * A benchmark: every task × model × seed as a child agentRun, at most `concurrency` at once; then scores
  * and AUP, and for a suite a comparison with its previous benchmark. The workflow id is the benchmark id.
+ * Each run's outcome is stored by an activity as it ends; every RUNS_PER_EXECUTION runs the benchmark
+ * lets its runs in flight finish and continues as new, carrying only `progress`.
  */
-export async function benchmark(spec: BenchSpec): Promise<BenchmarkResult> {
+export async function benchmark(spec: BenchSpec, progress?: BenchProgress): Promise<BenchmarkResult> {
+  if (!patched(BOUNDED_STATE)) return benchmarkInOneExecution(spec);
   const benchId = workflowInfo().workflowId;
-  upsertSearchAttributes([{ key: MlgymBenchId, value: benchId }, ...(spec.suite ? [{ key: MlgymSuite, value: spec.suite }] : [])]);
+  if (!progress) upsertSearchAttributes(benchSearchAttributes(benchId, spec));
 
+  const jobs = benchJobs(spec);
+  const pool = spec.totalBudgetUsd === undefined ? undefined : new BudgetPool(spec.totalBudgetUsd, jobs.length, progress?.pool);
+  const first = progress?.next ?? 0;
+  const stopAt = Math.min(jobs.length, first + Math.max(1, spec.runsPerExecution ?? RUNS_PER_EXECUTION));
+  let next = first;
+  const lane = async (): Promise<void> => {
+    while (next < stopAt && !(next > first && workflowInfo().continueAsNewSuggested)) {
+      const job = jobs[next++]!;
+      await recordBenchRun({ benchId, run: await runOnce(benchId, spec, job, pool) });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(spec.concurrency, stopAt - first)) }, lane));
+  if (next < jobs.length) await continueAsNew<typeof benchmark>(spec, { next, pool: pool?.state() });
+
+  return finish(benchId, spec, await summarizeBenchmark({ benchId, spec }));
+}
+
+/** The benchmark as it ran before BOUNDED_STATE: every run's outcome kept in memory, in one execution. */
+async function benchmarkInOneExecution(spec: BenchSpec): Promise<BenchmarkResult> {
+  const benchId = workflowInfo().workflowId;
+  upsertSearchAttributes(benchSearchAttributes(benchId, spec));
   const jobs = benchJobs(spec);
   const pool = spec.totalBudgetUsd === undefined ? undefined : new BudgetPool(spec.totalBudgetUsd, jobs.length);
   const runs = await mapLimited(jobs, spec.concurrency, (job) => runOnce(benchId, spec, job, pool));
-  const scores = await scoreBenchmark(runs, spec.data);
-  const comparison: Comparison = spec.suite ? await compareWithPrevious({ suite: spec.suite, scores: scores.scores, noise: spec.noise, protocol: spec.protocol }) : { previousBenchId: null, regressions: [] };
+  return finish(benchId, spec, await scoreBenchmark(runs, spec.data));
+}
 
+function benchSearchAttributes(benchId: string, spec: BenchSpec) {
+  return [{ key: MlgymBenchId, value: benchId }, ...(spec.suite ? [{ key: MlgymSuite, value: spec.suite }] : [])];
+}
+
+/** The comparison with the suite's previous benchmark, flagged in a search attribute, and the result. */
+async function finish(benchId: string, spec: BenchSpec, scores: BenchScores): Promise<BenchmarkResult> {
+  const comparison: Comparison = spec.suite ? await compareWithPrevious({ suite: spec.suite, scores: scores.scores, noise: spec.noise, protocol: spec.protocol }) : { previousBenchId: null, regressions: [] };
   upsertSearchAttributes([{ key: MlgymRegression, value: comparison.regressions.length > 0 }]);
   return { benchId, suite: spec.suite ?? null, protocol: protocolOf(spec), ...scores, ...comparison };
 }

@@ -1,3 +1,5 @@
+import type { BudgetPoolState } from './types.js';
+
 /**
  * A benchmark-wide dollar budget shared by its runs. Each run, when it starts, is allowed an equal share
  * of what is neither spent nor promised to runs still going (capped by the per-run budget); a finished
@@ -8,11 +10,18 @@ export class BudgetPool {
   private committed = 0;
   private unstarted: number;
 
+  /** `state`: where an earlier execution of the benchmark left the pool. */
   constructor(
     private readonly total: number,
     runs: number,
+    state?: BudgetPoolState,
   ) {
-    this.unstarted = runs;
+    this.unstarted = state?.unstarted ?? runs;
+    this.committed = state?.committed ?? 0;
+  }
+
+  state(): BudgetPoolState {
+    return { committed: this.committed, unstarted: this.unstarted };
   }
 
   /** The allowance of the next run to start. */

@@ -28,6 +28,21 @@ export interface BenchSpec {
   gpus?: Record<string, number>;
   /** Where runs needing GPUs go (GPU_TASK_QUEUE, set by checkSpec: workflow code cannot read the environment). */
   gpuTaskQueue?: string;
+  /** At most this many runs per workflow execution before it continues as new (default in workflows/benchmark.ts). */
+  runsPerExecution?: number;
+}
+
+/** What a benchmark carries into its next execution: how far it got and its budget pool; run outcomes are stored records. */
+export interface BenchProgress {
+  /** The index (in benchJobs order) of the next run to start: every earlier one is finished and recorded. */
+  next: number;
+  pool?: BudgetPoolState;
+}
+
+/** A BudgetPool between executions (no run is in flight then). */
+export interface BudgetPoolState {
+  committed: number;
+  unstarted: number;
 }
 
 export interface BenchJob {

@@ -66,6 +66,8 @@ const ACTIVITY_NAMES = [
   'externalObservation',
   'finishedRun',
   'scoreBenchmark',
+  'recordBenchRun',
+  'summarizeBenchmark',
   'compareWithPrevious',
 ] as const;
 type Unlisted = Exclude<ActivityName, (typeof ACTIVITY_NAMES)[number]>;

@@ -1,11 +1,38 @@
 // The benchmark workflow on the time-skipping test server: real child agentRuns against stub activities.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
-import { describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeBenchRecords } from '../../activities/benchmark.js';
+import { ArtifactStore } from '../../lib/artifacts/store.js';
+import { BudgetPool } from '../../lib/bench/budget.js';
+import { benchJobs, benchRunId } from '../../lib/bench/jobs.js';
+import { readBenchRecords } from '../../lib/bench/records.js';
 import type { BenchRun, BenchScores, BenchSpec, Comparison, Regression } from '../../lib/bench/types.js';
 import type { Attempt, RunResult } from '../../lib/run/types.js';
 import { MlgymBenchId, MlgymModel, MlgymRegression, MlgymStatus, MlgymSuite, MlgymTask } from '../../lib/temporal/searchAttributes.js';
 import type { benchmark } from '../../workflows/benchmark.js';
-import { useWorkflowTestEnv } from '../helpers/timeSkipping.js';
+import { bundleWorkflows, useWorkflowTestEnv } from '../helpers/timeSkipping.js';
+
+/** The real artifact store in a folder of this file's: the benchmark's per-run records go there. */
+const artifacts = mkdtempSync(join(tmpdir(), 'mlgym-bench-wf-'));
+const store = new ArtifactStore(artifacts);
+afterAll(() => rmSync(artifacts, { recursive: true, force: true }));
+const records = makeBenchRecords({ store });
+
+/** Stand-in scoring (the real one needs the tasks' configs): a run's score is its submission's. */
+function stubScores(runs: BenchRun[]): BenchScores {
+  return {
+    runs: runs.map(({ attempts, ...run }) => ({ ...run, bestAttempt: null, submission: attempts.at(-1)?.metrics?.Score ?? null })),
+    scores: [...new Set(runs.map((r) => `${r.task}/${r.model}`))].map((pair) => {
+      const [task, model] = pair.split('/') as [string, string];
+      return { task, model, metric: 'Score', direction: 'max' as const, bestAttempt: null, bestSubmission: 100 };
+    }),
+    aup: { tauMax: 1, bestAttempt: {}, bestSubmission: {} },
+  };
+}
 
 /** Every child run: one agent turn that submits (scoring 100 + step), costing $0.25. */
 const RUN_COST = 0.25;
@@ -77,14 +104,8 @@ const t = useWorkflowTestEnv(() => ({
     world.inFlight--;
   },
   finishedRun: async (runId) => (world.finished.has(runId) ? finishedResult(runId, world.finished.get(runId)!) : null),
-  scoreBenchmark: async (runs: BenchRun[]): Promise<BenchScores> => ({
-    runs: runs.map(({ attempts, ...run }) => ({ ...run, bestAttempt: null, submission: attempts.at(-1)?.metrics?.Score ?? null })),
-    scores: [...new Set(runs.map((r) => `${r.task}/${r.model}`))].map((pair) => {
-      const [task, model] = pair.split('/') as [string, string];
-      return { task, model, metric: 'Score', direction: 'max' as const, bestAttempt: null, bestSubmission: 100 };
-    }),
-    aup: { tauMax: 1, bestAttempt: {}, bestSubmission: {} },
-  }),
+  recordBenchRun: records.recordBenchRun,
+  summarizeBenchmark: async ({ benchId, spec: s }) => stubScores(await readBenchRecords(store.objects, benchId, s)),
   compareWithPrevious: async (): Promise<Comparison> => ({ previousBenchId: 'bench-previous', regressions: world.regressions }),
 }), (t) => t.client.workflow.execute<typeof benchmark>('benchmark', { taskQueue: t.taskQueue, workflowId: 'bench-warm-up', args: [spec({ tasks: [] })] }));
 
@@ -124,9 +145,10 @@ describe('benchmark on the time-skipping server', () => {
     expect(Object.values(budgets())).toEqual(Array(7).fill(2));
     expect(t.stubs.of('teardown')).toHaveLength(7);
 
-    const [runs, data] = t.stubs.of('scoreBenchmark')[0]!.args;
-    expect(data).toBe('fixture');
-    expect(runs).toEqual(
+    // Each run's outcome is a record in the artifact store; the scores come from those records.
+    expect(t.stubs.argsOf('summarizeBenchmark')).toEqual([{ benchId, spec: s }]);
+    expect(t.stubs.of('scoreBenchmark')).toHaveLength(0);
+    expect(await readBenchRecords(store.objects, benchId, s)).toEqual(
       jobs.map(({ task, model, seed, runId }) => {
         if (runId === id('taskA', 'm1', 1)) return { task, model, seed, runId, reused: true, status: 'completed', exitStatus: 'submitted', attempts: [{ kind: 'submit', metrics: { Score: 42 } }] };
         if (runId === id('taskB', 'm2', 0)) return { task, model, seed, runId, reused: false, status: 'failed', exitStatus: 'exit_error', attempts: [], error: `unknown model for ${runId}` };
@@ -198,4 +220,100 @@ describe('benchmark on the time-skipping server', () => {
     expect(sa.get(MlgymRegression)).toBe(false);
     expect(sa.get(MlgymSuite)).toBeUndefined();
   });
+  it('continues as new every runsPerExecution runs, carrying the budget pool: each run gets what one pool for the whole benchmark would give it', async () => {
+    const benchId = 'bench-pool-continued';
+    const s = spec({ seeds: 12, totalBudgetUsd: 6, runsPerExecution: 5 });
+    const id = (seed: number) => `${benchId}-taskA-m1-s${seed}`;
+    // A reused run and a failing one in the second execution, a reused one in the last.
+    resetWorld({ finished: new Map([[id(6), 0.5], [id(11), 0.75]]), failing: new Set([id(7)]), limit: 1, newRuns: 10 });
+    t.stubs.use();
+    const { result } = await runBenchmark(benchId, s);
+
+    // Seeds 0-4, 5-9 and 10-11: three executions, each looking every one of its runs up and recording it.
+    const executions = [...new Set(t.stubs.of('recordBenchRun').map((c) => c.workflowRunId))];
+    expect(executions).toHaveLength(3);
+    expect(t.stubs.of('recordBenchRun').map((c) => [executions.indexOf(c.workflowRunId), c.args[0].run.seed])).toEqual(Array.from({ length: 12 }, (_, seed) => [Math.floor(seed / 5), seed]));
+    expect(t.stubs.argsOf('finishedRun')).toEqual(Array.from({ length: 12 }, (_, seed) => id(seed)));
+
+    const expected = new BudgetPool(6, 12);
+    const allowances: Record<string, number> = {};
+    for (let seed = 0; seed < 12; seed++) {
+      const spent = world.finished.get(id(seed));
+      if (spent !== undefined) {
+        expected.spentBefore(spent);
+        continue;
+      }
+      const allowance = expected.reserve();
+      allowances[id(seed)] = allowance;
+      expected.settle(allowance, world.failing.has(id(seed)) ? undefined : RUN_COST);
+    }
+    const given = budgets();
+    expect(Object.keys(given)).toEqual(Object.keys(allowances));
+    for (const [runId, allowance] of Object.entries(allowances)) expect(given[runId], runId).toBeCloseTo(allowance, 10);
+    expect(expected.state().committed).toBeLessThanOrEqual(6);
+
+    expect(result.runs.map((r) => [r.seed, r.reused, r.status])).toEqual(Array.from({ length: 12 }, (_, seed) => [seed, world.finished.has(id(seed)), seed === 7 ? 'failed' : 'completed']));
+    expect(result.runs.map((r) => r.submission)).toEqual(Array.from({ length: 12 }, (_, seed) => (seed === 7 ? null : world.finished.has(id(seed)) ? 42 : 100)));
+
+    // Each execution's history (the patch marker, the records, the continue-as-new) replays against the code.
+    const workflowBundle = await bundleWorkflows();
+    for (const runId of executions) {
+      const history = await t.client.workflow.getHandle(benchId, runId).fetchHistory();
+      await expect(Worker.runReplayHistory({ workflowBundle }, history, benchId)).resolves.toBeUndefined();
+    }
+  });
+
+  it('runs 2,000 runs through several executions with bounded input, the concurrency limit held and each run started once', async () => {
+    const benchId = 'bench-large';
+    const s = spec({ suite: 'large', tasks: ['taskA', 'taskB'], models: ['m1', 'm2'], seeds: 500, concurrency: 20, runsPerExecution: 300, totalBudgetUsd: 1000, budgetUsd: 1 });
+    const jobs = benchJobs(s);
+    const ids = jobs.map((job) => benchRunId(benchId, job));
+    const reused = new Set([ids[0]!, ids[299]!, ids[300]!, ids[1999]!]);
+    const failing = new Set([ids[1]!, ids[650]!, ids[1500]!]);
+    resetWorld({ finished: new Map([...reused].map((runId) => [runId, 0.5])), failing, limit: 1, newRuns: ids.length - reused.size });
+    t.stubs.use();
+    const { handle, result } = await runBenchmark(benchId, s);
+
+    // 2,000 runs at 300 per execution: 7 executions, each one's input the spec and two numbers of progress.
+    const executions = [...new Set(t.stubs.of('recordBenchRun').map((c) => c.workflowRunId))];
+    expect(executions).toHaveLength(7);
+    const history = await handle.fetchHistory();
+    const continued = history.events!.find((e) => e.workflowExecutionContinuedAsNewEventAttributes);
+    expect(continued).toBeUndefined(); // the last execution's history: it ended, it did not continue
+    expect((await handle.describe()).runId).toBe(executions.at(-1));
+    const first = await t.client.workflow.getHandle(benchId, executions[0]).fetchHistory();
+    const carried = first.events!.find((e) => e.workflowExecutionContinuedAsNewEventAttributes)!.workflowExecutionContinuedAsNewEventAttributes!;
+    expect(carried.input!.payloads).toHaveLength(2);
+    expect(JSON.parse(Buffer.from(carried.input!.payloads![1]!.data!).toString('utf8'))).toEqual({ next: 300, pool: { committed: expect.any(Number), unstarted: 1700 } });
+
+    // Each new run provisioned once, never more than 20 at once; each run looked up and recorded once.
+    const provisioned = t.stubs.argsOf('provision').map((a) => a.runId);
+    expect(provisioned).toHaveLength(new Set(provisioned).size);
+    expect(provisioned.sort()).toEqual(ids.filter((r) => !reused.has(r)).sort());
+    expect(world.maxInFlight).toBeLessThanOrEqual(20);
+    expect(world.inFlight).toBe(0);
+    expect(t.stubs.argsOf('finishedRun').sort()).toEqual([...ids].sort());
+    expect(t.stubs.argsOf('recordBenchRun').map((a) => a.run.runId).sort()).toEqual([...ids].sort());
+
+    // The result, from the stored records, in job order with the right outcomes.
+    expect(result.runs.map((r) => r.runId)).toEqual(ids);
+    expect(result.runs.filter((r) => r.status === 'failed').map((r) => r.runId)).toEqual(ids.filter((r) => failing.has(r)));
+    expect(result.runs.filter((r) => r.reused).map((r) => r.runId)).toEqual(ids.filter((r) => reused.has(r)));
+    expect(result.runs.filter((r) => r.status === 'completed' && !r.reused).every((r) => r.submission === 100)).toBe(true);
+    expect(result.scores.map((p) => `${p.task}/${p.model}`)).toEqual(['taskA/m1', 'taskA/m2', 'taskB/m1', 'taskB/m2']);
+    expect(t.stubs.argsOf('compareWithPrevious')).toEqual([{ suite: 'large', scores: result.scores, noise: {} }]);
+
+    // Budgets: each within the per-run cap; together (what the finished ones spent, the failed ones'
+    // whole allowances) within the total; and the pool carried over: later executions' first runs get
+    // more than an even split because the runs before gave back what they did not spend.
+    const given = budgets();
+    expect(Object.keys(given)).toHaveLength(ids.length - reused.size);
+    expect(Object.values(given).every((b) => b! > 0 && b! <= 1)).toBe(true);
+    const committed = reused.size * 0.5 + [...failing].reduce((sum, r) => sum + given[r]!, 0) + (ids.length - reused.size - failing.size) * RUN_COST;
+    expect(committed).toBeLessThanOrEqual(1000);
+    expect(given[ids[301]!]!).toBeGreaterThan(1000 / 2000);
+    const sa = (await handle.describe()).typedSearchAttributes;
+    expect(sa.get(MlgymBenchId)).toBe(benchId);
+    expect(sa.get(MlgymSuite)).toBe('large');
+  }, 600_000);
 });
