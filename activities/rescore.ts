@@ -24,7 +24,7 @@ export interface RegradeInput extends RescoreRunRef {
 
 /**
  * Grade a finished run's submitted (and with `all`, every validated) workspace again with the task's current
- * evaluation, recorded under its version (`rescores/<version>.json`) beside the run's own scores. No model is
+ * evaluation, recorded under its version (`rescores/<version>[.all][.mlgym].json`) beside the run's own scores. No model is
  * asked and no agent command runs: each workspace is the snapshot taken when it was graded, restored into a
  * scratch volume that only the grader container reads.
  */
@@ -35,7 +35,7 @@ export function makeRegrade({ store }: ActivityDeps) {
     const version = evaluatorVersion(task);
     const result = await store.readJson<RunResult>(runId, recordName.result);
     if (!result) throw ApplicationFailure.nonRetryable(`run ${runId} has not finished (no result in ${store.location}): only a finished run is rescored`, 'ConfigError');
-    return store.once(runId, rescoreRecordName(version), () =>
+    return store.once(runId, rescoreRecordName(version, { all: input.all, protocol: input.protocol }), () =>
       withHeartbeat(async () => {
         const previousSubmission = result.attempts.filter((a) => a.kind === 'submit').at(-1) ?? null;
         const attempts: Attempt[] = [];

@@ -137,6 +137,7 @@ export async function runCli(args: string[]): Promise<number> {
     .command('rescore <id>')
     .description("grade a finished run's (or a benchmark's runs') submitted workspace again with the task's current evaluation: no model call, no agent command (docs/fork.md)")
     .option('--all', 'every validated workspace too')
+    .option('--protocol <name>', "grade validated workspaces under this protocol: ours (the split the task shows) or mlgym (the test score); default: each run's own")
     .option('--detach', 'start the rescore and print its workflow id without waiting')
     .option('--no-worker', 'do not start an in-process worker (use `mlgym worker`)')
     .option('--json', 'print the result as JSON on stdout')

@@ -1,5 +1,6 @@
 // What a rescore records and returns. Pure: imported by workflow code.
 import type { BenchScores } from '../bench/types.js';
+import type { Protocol } from '../run/protocol.js';
 import type { Attempt, TaskRef } from '../run/types.js';
 
 /** A run to re-grade, and the task as the run used it. */
@@ -15,6 +16,8 @@ export interface RescoreInput {
   runs: RescoreRunRef[];
   /** Every validated workspace too, not only the submitted one. */
   all: boolean;
+  /** The protocol validated workspaces are graded under (default: each run's own). */
+  protocol?: Protocol;
   /** A benchmark: its scores and AUP are recomputed from the new scores (its data variant). */
   bench?: { data?: TaskRef['data'] };
 }
@@ -40,4 +43,8 @@ export interface RescoreResult {
   scores?: BenchScores;
 }
 
-export const rescoreRecordName = (evaluatorVersion: string) => `rescores/${evaluatorVersion.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`;
+/** A run's rescore record: one per evaluation version, per coverage (`--all` or the submission alone) and per protocol. */
+export function rescoreRecordName(evaluatorVersion: string, variant: { all: boolean; protocol?: Protocol } = { all: false }): string {
+  const suffix = `${variant.all ? '.all' : ''}${variant.protocol === 'mlgym' ? '.mlgym' : ''}`;
+  return `rescores/${evaluatorVersion.replace(/[^A-Za-z0-9_.-]/g, '_')}${suffix}.json`;
+}

@@ -19,11 +19,15 @@ const fenced = (command: string) => ({ reply: `Next.\n\`\`\`\n${command}\n\`\`\`
 /** The task's answers are labels 1, 0: the validated file scores 0.5, the submitted one 1.0. */
 const VALIDATED = "printf 'id,label\\n0,1\\n1,1\\n' > submission.csv";
 const SUBMITTED = "printf 'id,label\\n0,1\\n1,0\\n' > submission.csv";
-/** The fixed evaluation: the share of labels that are 1 (validated file 1.0, submitted 0.5). */
+/**
+ * The fixed evaluation: on the test split the share of labels that are 1 (validated file 1.0, submitted 0.5);
+ * on the validation split half that, so which split a validate shows can be told apart.
+ */
 const NEW_EVALUATION = `import csv, json, os
 with open(os.path.join(os.environ["MLGYM_WORKSPACE"], "submission.csv")) as f:
     labels = [r["label"] for r in csv.DictReader(f)]
-print(json.dumps({"accuracy": sum(l == "1" for l in labels) / len(labels)}))
+share = sum(l == "1" for l in labels) / len(labels)
+print(json.dumps({"accuracy": share if os.environ["MLGYM_SPLIT"] == "test" else share / 2}))
 `;
 
 describe('mlgym rescore', () => {
@@ -72,7 +76,7 @@ describe('mlgym rescore', () => {
     expect(rescored.evaluatorVersion).toMatch(/^sha256:[0-9a-f]{16}$/);
 
     // Recorded beside the run's own scores, which stay as they were.
-    expect(await store.readJson<RunRescore>(run.runId, rescoreRecordName(rescored.evaluatorVersion))).toEqual(rescored);
+    expect(await store.readJson<RunRescore>(run.runId, rescoreRecordName(rescored.evaluatorVersion, { all: true }))).toEqual(rescored);
     expect((await store.readJson<RunResult>(run.runId, recordName.result))!.submission?.metrics?.accuracy).toBe(1);
 
     // No model call, no agent step: the workflow ran only `regrade`, and the run's trajectory is unchanged.
@@ -86,6 +90,23 @@ describe('mlgym rescore', () => {
     // The same evaluation again: the recorded rescore, not a second grading.
     const again = await cli('rescore', run.runId, '--all', '--json');
     expect((JSON.parse(again.stdout) as RescoreResult).runs[0]).toEqual(rescored);
+
+    // The run's own protocol (ours): its validate showed the validation split. Under MLGym's, the test score;
+    // recorded apart, and the test-split scores are the same.
+    expect(rescored.attempts[0]!.shownMetrics?.accuracy).toBe(0.5);
+    const paper = await cli('rescore', run.runId, '--all', '--protocol', 'mlgym', '--json');
+    expect(paper.status, paper.stderr).toBe(0);
+    const underMlgym = (JSON.parse(paper.stdout) as RescoreResult).runs[0]!;
+    expect(underMlgym.attempts.map((a) => [a.kind, a.metrics?.accuracy, a.shownMetrics?.accuracy])).toEqual([
+      ['validate', 1, 1],
+      ['submit', 0.5, 0.5],
+    ]);
+    expect(await store.readJson<RunRescore>(run.runId, rescoreRecordName(rescored.evaluatorVersion, { all: true, protocol: 'mlgym' }))).toEqual(underMlgym);
+    expect(fake.calls).toBe(calls);
+
+    const badProtocol = await mlgym({}, 'rescore', run.runId, '--protocol', 'paper', '--no-worker');
+    expect(badProtocol.status).toBe(2);
+    expect(badProtocol.stderr).toMatch(/--protocol expects "ours" or "mlgym", got "paper"/);
   });
 
   it("rescores a benchmark's runs and recomputes its scores and AUP", async () => {
