@@ -45,13 +45,21 @@ export function temporalTestServer(): string {
  */
 const SQLITE_PRAGMAS = ['journal_mode=WAL', 'synchronous=NORMAL'];
 
+/**
+ * Every worker registers each task queue it polls with its Worker Deployment Version, and each CLI-hosted worker
+ * polls queues of its own (`<queue>~<id>` and its host queue): past Temporal's default of 100 task queues per
+ * version, new queues are refused (ResourceExhausted) and their work never starts. A self-hosted cluster needs
+ * the same setting (docs/deploy.md).
+ */
+const DEV_SERVER_DYNAMIC_CONFIG = ['matching.maxTaskQueuesInDeploymentVersion=100000'];
+
 export function devServerArgs(opts: DevServerOptions = {}): string[] {
   const port = opts.port ?? DEFAULT_PORT;
   const args = ['server', 'start-dev', '--port', String(port), '--ui-port', String(opts.uiPort ?? port + 1000)];
   args.push('--db-filename', opts.dbFile ?? join(mlgymHome(), 'temporal.db'), '--log-level', 'warn');
   for (const pragma of SQLITE_PRAGMAS) args.push('--sqlite-pragma', pragma);
   for (const key of allSearchAttributes) args.push('--search-attribute', `${key.name}=${searchAttributeTypeName(key.type)}`);
-  for (const value of opts.dynamicConfig ?? []) args.push('--dynamic-config-value', value);
+  for (const value of [...DEV_SERVER_DYNAMIC_CONFIG, ...(opts.dynamicConfig ?? [])]) args.push('--dynamic-config-value', value);
   return args;
 }
 
