@@ -1,3 +1,4 @@
+import { countByLabel, splitByLabel } from './labels.js';
 import type { ReportRun } from './run.js';
 
 /** A run's builds as one label: `a`, `a+b` for a run moved to new code, `unversioned`, or `unrecorded` (older records, .traj without). */
@@ -8,9 +9,7 @@ export function buildLabel(run: Pick<ReportRun, 'builds'>): string {
 
 /** How many runs ran on each build label, in order of first appearance. */
 export function buildCounts(runs: Pick<ReportRun, 'builds'>[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const run of runs) counts[buildLabel(run)] = (counts[buildLabel(run)] ?? 0) + 1;
-  return counts;
+  return countByLabel(runs, buildLabel);
 }
 
 /**
@@ -18,8 +17,5 @@ export function buildCounts(runs: Pick<ReportRun, 'builds'>[]): Record<string, n
  * a run moved from or to another build is left out, so scores and AUP never mix two versions of the code.
  */
 export function onBuild<R extends Pick<ReportRun, 'builds'>>(runs: R[], build: string): { kept: R[]; excluded: R[] } {
-  const kept: R[] = [];
-  const excluded: R[] = [];
-  for (const run of runs) (buildLabel(run) === build ? kept : excluded).push(run);
-  return { kept, excluded };
+  return splitByLabel(runs, buildLabel, build);
 }

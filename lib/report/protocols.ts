@@ -1,3 +1,4 @@
+import { countByLabel, splitByLabel } from './labels.js';
 import type { ReportRun } from './run.js';
 
 /** A run's protocol as a label: `ours`, `mlgym`, or `unrecorded` (a run still going, whose result will say). */
@@ -7,9 +8,7 @@ export function protocolLabel(run: Pick<ReportRun, 'protocol'>): string {
 
 /** How many runs ran under each protocol, in order of first appearance. */
 export function protocolCounts(runs: Pick<ReportRun, 'protocol'>[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const run of runs) counts[protocolLabel(run)] = (counts[protocolLabel(run)] ?? 0) + 1;
-  return counts;
+  return countByLabel(runs, protocolLabel);
 }
 
 /**
@@ -17,8 +16,5 @@ export function protocolCounts(runs: Pick<ReportRun, 'protocol'>[]): Record<stri
  * score (MLGym's protocol) with runs whose agent did not.
  */
 export function underProtocol<R extends Pick<ReportRun, 'protocol'>>(runs: R[], protocol: string): { kept: R[]; excluded: R[] } {
-  const kept: R[] = [];
-  const excluded: R[] = [];
-  for (const run of runs) (protocolLabel(run) === protocol ? kept : excluded).push(run);
-  return { kept, excluded };
+  return splitByLabel(runs, protocolLabel, protocol);
 }
