@@ -5,6 +5,9 @@ import { LocalObjectStore, openObjectStore, type ObjectStore } from './objectSto
 
 /** The log lines of a run are objects under `runs/<runId>/log/`, one per batch, named so that they sort by time. */
 const LOG_DIR = 'log';
+/** Orders this process's batches written within the same millisecond (a random suffix alone would not). */
+let batches = 0;
+const nextBatch = () => (batches++).toString().padStart(10, '0');
 
 /**
  * Per-run records under `runs/<runId>/` of an ObjectStore (MLGYM_ARTIFACTS: a local folder by default, or
@@ -115,7 +118,7 @@ export class ArtifactStore {
         await Promise.resolve(); // lines logged in the same tick join this batch
         const text = q.lines.splice(0).join('');
         q.batch = undefined;
-        const name = `${LOG_DIR}/${Date.now().toString().padStart(13, '0')}-${randomBytes(4).toString('hex')}.log`;
+        const name = `${LOG_DIR}/${Date.now().toString().padStart(13, '0')}-${nextBatch()}-${randomBytes(4).toString('hex')}.log`;
         await this.write(runId, name, text).catch((err: Error) => {
           process.stderr.write(`mlgym: could not write to the log of ${runId} in ${this.location}: ${err.message}\n`);
         });

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LocalObjectStore, openObjectStore, type ObjectStore } from '../../lib/artifacts/objectStore.js';
 import { S3ObjectStore } from '../../lib/artifacts/s3ObjectStore.js';
 import { ArtifactStore } from '../../lib/artifacts/store.js';
@@ -155,8 +155,10 @@ describe.each(backends)('the object store contract on %s', (_name, open) => {
     expect(await artifacts.list('run-a', 'steps')).toEqual(['0000.obs.json', '0000.turn.json']);
     expect(await artifacts.list('run-a', '')).toEqual(expect.arrayContaining(['steps', 'tools']));
     expect(await artifacts.list('run-a', 'none')).toEqual([]);
+    const now = vi.spyOn(Date, 'now').mockReturnValue(Date.now()); // every batch in one millisecond: order by more than time
     await Promise.all(Array.from({ length: 50 }, (_, i) => artifacts.log('run-a', `line ${i}`)));
     await artifacts.log('run-a', 'last');
+    now.mockRestore();
     const log = (await artifacts.readLog('run-a')).trimEnd().split('\n');
     expect(log.map((l) => l.replace(/^\S+ /, ''))).toEqual([...Array.from({ length: 50 }, (_, i) => `line ${i}`), 'last']);
     expect((await artifacts.list('run-a', 'log')).length).toBeLessThanOrEqual(3); // batched
