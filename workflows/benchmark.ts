@@ -4,6 +4,7 @@ import { benchJobs, benchRun, benchRunId, failedRun } from '../lib/bench/jobs.js
 import { BudgetPool } from '../lib/bench/budget.js';
 import { mapLimited } from '../lib/bench/limit.js';
 import type { BenchJob, BenchmarkResult, BenchProgress, BenchRun, BenchScores, BenchSpec, Comparison } from '../lib/bench/types.js';
+import { benchmarkRunPriority } from '../lib/run/priority.js';
 import { protocolOf } from '../lib/run/protocol.js';
 import { runStartOptions } from '../lib/run/start.js';
 import type { RunInput } from '../lib/run/types.js';
@@ -22,6 +23,9 @@ const RUNS_PER_EXECUTION = 500;
 
 /** Benchmarks started since this patch record each run and continue as new; older ones finish as they began. */
 const BOUNDED_STATE = 'benchmark-continue-as-new';
+
+/** Runs of benchmarks started since this patch carry the benchmark's priority and fairness key (lib/run/priority.ts). */
+const RUN_PRIORITY = 'benchmark-run-priority';
 
 /**
  * A benchmark: every task × model × seed as a child agentRun, at most `concurrency` at once; then scores
@@ -89,10 +93,11 @@ async function runOnce(benchId: string, spec: BenchSpec, job: BenchJob, pool: Bu
 
   const budgetUsd = pool ? pool.reserve(spec.budgetUsd) : spec.budgetUsd;
   const gpus = spec.gpus?.[job.task] ?? 0;
-  const input: RunInput = { runId, taskId: job.task, data: spec.data, gpus: spec.gpus ? gpus : undefined, protocol: spec.protocol, model: job.model, seed: job.seed, maxSteps: spec.maxSteps, keep: false, continueEvery: CONTINUE_EVERY, benchId, budgetUsd };
+  const input: RunInput = { runId, taskId: job.task, data: spec.data, gpus: spec.gpus ? gpus : undefined, protocol: spec.protocol, model: job.model, seed: job.seed, maxSteps: spec.maxSteps, keep: false, continueEvery: CONTINUE_EVERY, benchId, budgetUsd, ...(spec.hostTimeoutS ? { hostTimeoutS: spec.hostTimeoutS } : {}) };
   try {
     // Runs needing GPUs go to the GPU workers; the others stay on this workflow's queue.
-    const result = await executeChild(agentRun, runStartOptions(input, gpus > 0 ? spec.gpuTaskQueue : undefined));
+    const priority = patched(RUN_PRIORITY) ? { priority: benchmarkRunPriority(benchId, spec.scheduled ?? false) } : {};
+    const result = await executeChild(agentRun, { ...runStartOptions(input, gpus > 0 ? spec.gpuTaskQueue : undefined), ...priority });
     pool?.settle(budgetUsd ?? 0, result.costUsd);
     return benchRun(job, result, false);
   } catch (err) {

@@ -24,7 +24,7 @@ export function benchmarkSchedule(spec: BenchSpec & { suite: string }, timing: T
       type: 'startWorkflow',
       workflowType: 'benchmark',
       workflowId: `bench-${spec.suite}`,
-      args: [spec],
+      args: [{ ...spec, scheduled: true }],
       taskQueue: opts.taskQueue ?? TASK_QUEUE,
       staticSummary: `suite ${spec.suite}: ${spec.tasks.length} task(s) × ${spec.models.length} model(s) × ${spec.seeds} seed(s)`,
     },

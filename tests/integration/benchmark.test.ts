@@ -56,6 +56,10 @@ async function runBenchmark(t: Omit<TestTemporal, 'close'>, taskQueue: string, b
 
 describe('benchmark workflow through the real server, worker and Docker', () => {
   const t = useTestTemporal();
+  const priorityOf = async (runId: string) => {
+    const priority = (await t.client.workflow.getHandle(runId).describe()).raw.workflowExecutionInfo?.priority;
+    return { priorityKey: priority?.priorityKey, fairnessKey: priority?.fairnessKey };
+  };
 
   it('runs prisonersDilemma × baseline × 2 seeds as child runs with AUP, and a re-run reuses them', async () => {
     const queue = unique('bench');
@@ -73,6 +77,8 @@ describe('benchmark workflow through the real server, worker and Docker', () => 
     expect(first.aup.bestSubmission['baseline-agent']).toBeGreaterThan(0);
     expect(first.aup.bestAttempt['baseline-agent']).toBeGreaterThan(0);
     expect(first.regressions).toEqual([]);
+    // Its runs yield to interactive runs (priority 2) and share the queue fairly with other benchmarks.
+    for (const run of first.runs) expect(await priorityOf(run.runId)).toEqual({ priorityKey: 3, fairnessKey: benchId });
 
     // The same benchId again, through the CLI: nothing is re-run. On a queue no worker has polled, so the CLI
     // hosts its own worker (the test's worker on `queue` just stopped, and the server remembers a stopped
@@ -154,6 +160,8 @@ describe('benchmark workflow through the real server, worker and Docker', () => 
       const { typedSearchAttributes } = await t.client.workflow.getHandle(result.benchId).describe();
       expect(typedSearchAttributes.get(MlgymSuite)).toBe(suite);
       expect(typedSearchAttributes.get(MlgymBenchId)).toBe(result.benchId);
+      // A scheduled suite's runs come after every other benchmark's.
+      expect(await priorityOf(result.runs[0]!.runId)).toEqual({ priorityKey: 4, fairnessKey: result.benchId });
     } finally {
       await schedule.delete();
     }
