@@ -1,10 +1,10 @@
 import { activityInfo, ApplicationFailure } from '@temporalio/activity';
 import { copyHistory, type InheritedSteps } from '../lib/fork/history.js';
 import { forkRecordName, forkRefusal, type ForkChild, type ForkOrigin } from '../lib/fork/records.js';
-import { forkWorkspace } from '../lib/fork/workspace.js';
 import { recordName } from '../lib/run/records.js';
 import type { ForkRef, ProvisionResult } from '../lib/run/types.js';
 import { removeRunResources } from '../lib/sandbox/container.js';
+import { rebuildWorkspace } from '../lib/sandbox/rebuild.js';
 import { takeSnapshot } from '../lib/sandbox/snapshot.js';
 import { snapshotStore } from '../lib/snapshots/store.js';
 import { hostQueueOf } from '../lib/temporal/client.js';
@@ -23,7 +23,7 @@ export interface ForkProvisionResult extends ProvisionResult {
 
 /**
  * A fork's provisioning: its own container whose workspace is the parent's after step `atStep`
- * (lib/fork/workspace.ts), the parent's steps 0..atStep as its own records (lib/fork/history.ts), a
+ * (lib/sandbox/rebuild.ts), the parent's steps 0..atStep as its own records (lib/fork/history.ts), a
  * snapshot of that workspace under the fork's id (so a lost container, and a fork of this fork, restore
  * it exactly), and the link both ways (`fork.json` here, `forks/<id>.json` in the parent's folder).
  * `fork.json` is written last: an attempt that died before it leaves a half-made workspace, which the
@@ -39,7 +39,8 @@ export function makeForkProvision({ store }: ActivityDeps) {
       const made = await store.readJson<ForkOrigin>(runId, forkRecordName.origin);
       if (!made) await removeRunResources(runId);
       const fill: WorkspaceFill = async (_store, _runId, containerId, task) => {
-        const origin: ForkOrigin = { ...(await forkWorkspace(store, containerId, runId, task, fork.parentRunId, fork.atStep)), at: new Date().toISOString() };
+        const rebuilt = await rebuildWorkspace(store, containerId, runId, task, fork.parentRunId, fork.atStep + 1);
+        const origin: ForkOrigin = { parentRunId: fork.parentRunId, atStep: fork.atStep, ...rebuilt, at: new Date().toISOString() };
         await takeSnapshot(snapshotStore(store), runId, fork.atStep + 1);
         await store.writeJson(fork.parentRunId, forkRecordName.child(runId), { forkId: runId, atStep: fork.atStep, model, at: origin.at } satisfies ForkChild);
         await store.writeJson(runId, forkRecordName.origin, origin);

@@ -3,6 +3,7 @@ import { shownSplit } from '../lib/run/protocol.js';
 import { recordName, timedObservation, type ObservationRecord } from '../lib/run/records.js';
 import type { Attempt, AttemptKind, TaskRef } from '../lib/run/types.js';
 import { taskOrFail, type ActivityDeps } from './context.js';
+import { engineOrHostLost } from './engine.js';
 import { withHeartbeat } from './heartbeat.js';
 import { takeSnapshot } from '../lib/sandbox/snapshot.js';
 import { snapshotStore } from '../lib/snapshots/store.js';
@@ -12,6 +13,8 @@ export interface GradeInput extends TaskRef {
   runId: string;
   step: number;
   image: string;
+  /** The run's host timeout (RunState.hostTimeoutS): how long this host's engine may not answer before the run moves. */
+  hostTimeoutS?: number;
 }
 
 function formatMetrics(metrics: Record<string, number>): string {
@@ -56,6 +59,7 @@ export function makeGrade({ store }: ActivityDeps, kind: AttemptKind) {
     const { runId, step, image } = input;
     return store.once(runId, recordName.attempt(step), async () => {
       const task = taskOrFail(input);
+      await engineOrHostLost(input.hostTimeoutS);
       const shown = shownSplit(kind, task.validate_shows, input.protocol);
       const splits: Split[] = shown === 'test' ? ['test'] : ['validation', 'test'];
       // The graded workspace is kept (incrementally), so `mlgym rescore` can grade it again without re-running anything.

@@ -8,6 +8,7 @@ import { makeTeardown } from './teardown.js';
 import { compareWithPrevious, finishedRun, makeBenchRecords, scoreBenchmark } from './benchmark.js';
 import { makeExternalObservation } from './external.js';
 import { makeForkProvision } from './fork.js';
+import { makeMigrate } from './migrate.js';
 import { makeRegrade } from './rescore.js';
 
 export function createActivities(deps: ActivityDeps = defaultDeps()) {
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps = defaultDeps()) {
     reserveGpus,
     provision: makeProvision(deps),
     forkProvision: makeForkProvision(deps),
+    migrate: makeMigrate(deps),
     snapshot: makeSnapshot(deps),
     agentTurn: makeAgentTurn(deps),
     toolExec: makeToolExec(deps),

@@ -12,6 +12,7 @@ import { hostQueueOf } from '../lib/temporal/client.js';
 import type { ProvisionResult, TaskRef } from '../lib/run/types.js';
 import { primaryMetricOf } from '../lib/scoring/direction.js';
 import { dataOrFail, gpusOrFail, taskOrFail, type ActivityDeps } from './context.js';
+import { engineOrHostLost } from './engine.js';
 import { withHeartbeat } from './heartbeat.js';
 
 export interface ProvisionInput extends TaskRef {
@@ -103,6 +104,8 @@ export async function reserveGpus({ runId, count }: ReserveGpusInput): Promise<s
 export interface SnapshotInput {
   runId: string;
   step: number;
+  /** The run's host timeout (RunState.hostTimeoutS): how long this host's engine may not answer before the run moves. */
+  hostTimeoutS?: number;
 }
 
 /**
@@ -111,7 +114,8 @@ export interface SnapshotInput {
  * streamed (lib/sandbox/snapshot.ts). `bytes` is what this snapshot wrote.
  */
 export function makeSnapshot({ store }: ActivityDeps) {
-  return async function snapshot({ runId, step }: SnapshotInput): Promise<{ bytes: number } & Partial<SnapshotStats>> {
+  return async function snapshot({ runId, step, hostTimeoutS }: SnapshotInput): Promise<{ bytes: number } & Partial<SnapshotStats>> {
+    await engineOrHostLost(hostTimeoutS);
     const stats = await withHeartbeat(() => takeSnapshot(snapshotStore(store), runId, step));
     if (!stats) return { bytes: 0 };
     await store.log(

@@ -7,6 +7,7 @@ import { runContainer } from './provision.js';
 import { hostToolTask, runHostTool } from '../lib/tools/host.js';
 import { prepareCommand } from '../lib/tools/prepare.js';
 import { commandTimeoutS } from '../lib/tools/timeouts.js';
+import { engineOrHostLost } from './engine.js';
 import { withHeartbeat } from './heartbeat.js';
 
 export interface ToolExecInput extends TaskRef {
@@ -14,6 +15,8 @@ export interface ToolExecInput extends TaskRef {
   model: string;
   step: number;
   command: string;
+  /** The run's host timeout (RunState.hostTimeoutS): how long this host's engine may not answer before the run moves. */
+  hostTimeoutS?: number;
 }
 
 /** How long one exec call waits before heartbeating and re-attaching. */
@@ -44,6 +47,7 @@ export function makeToolExec({ store }: ActivityDeps) {
       const prepared = prepareCommand(command);
       if ('refusal' in prepared) return { step, observation: prepared.refusal };
       const timeoutS = commandTimeoutS(prepared.command, task);
+      await engineOrHostLost(input.hostTimeoutS);
       const containerId = await withHeartbeat(() => runContainer(store, input));
       const key = `step-${step}`;
       let result = await runInSession(containerId, key, prepared.command, { timeoutS, waitS: POLL_S, capChars: OUTPUT_CAP });

@@ -20,6 +20,7 @@ export interface BenchOptions {
   totalBudgetUsd?: string;
   data?: string;
   protocol?: string;
+  hostTimeout?: string;
   benchId?: string;
   worker: boolean;
   /** Start the benchmark and return: print its id, host no worker. */
@@ -27,7 +28,7 @@ export interface BenchOptions {
   json?: boolean;
 }
 
-const SPEC_FLAGS = ['tasks', 'models', 'seeds', 'concurrency', 'maxSteps', 'budgetUsd', 'totalBudgetUsd', 'data', 'protocol'] as const;
+const SPEC_FLAGS = ['tasks', 'models', 'seeds', 'concurrency', 'maxSteps', 'budgetUsd', 'totalBudgetUsd', 'data', 'protocol', 'hostTimeout'] as const;
 
 /** The spec the flags describe: `--tasks a,b --models x,y --seeds N …`. */
 export function specFromFlags(opts: BenchOptions): BenchSpec {
@@ -55,6 +56,7 @@ export function specFromFlags(opts: BenchOptions): BenchSpec {
     totalBudgetUsd,
     noise: {},
     data: dataFlag(opts.data ?? 'real'),
+    ...(opts.hostTimeout === undefined ? {} : { hostTimeoutS: parseIntFlag('host-timeout', opts.hostTimeout, 1) }),
     ...(protocol === DEFAULT_PROTOCOL ? {} : { protocol }),
   };
   const { spec, problems } = checkSpec(flags, process.cwd());
@@ -67,7 +69,7 @@ export function specFromFlags(opts: BenchOptions): BenchSpec {
  * and wait for its result. Under an existing `--bench-id` finished runs are reused, not run again.
  */
 export async function benchCommand(suiteFile: string | undefined, opts: BenchOptions): Promise<number> {
-  if (suiteFile && SPEC_FLAGS.some((f) => opts[f] !== undefined)) throw new UsageError('a suite file sets tasks, models, seeds, concurrency, max steps, budget, data and protocol: drop those flags');
+  if (suiteFile && SPEC_FLAGS.some((f) => opts[f] !== undefined)) throw new UsageError('a suite file sets tasks, models, seeds, concurrency, max steps, budget, data, protocol and host timeout: drop those flags');
   const spec = suiteFile ? loadSuite(suiteFile) : specFromFlags(opts);
   if (opts.benchId !== undefined && !isId(opts.benchId)) throw new UsageError(`--bench-id expects ${ID_EXPECTED}, got "${opts.benchId}"`);
   const benchId = opts.benchId ?? newBenchId(spec.suite);

@@ -5,8 +5,12 @@ import { reclaimOrphanDevices, runsWithDisks } from '../lib/sandbox/quota.js';
 import { ArtifactStore } from '../lib/artifacts/store.js';
 import { sweepSnapshots, type SweepResult } from '../lib/snapshots/retention.js';
 import { snapshotStore } from '../lib/snapshots/store.js';
+import type { RunStatus } from '../lib/run/types.js';
+import { hostId } from '../lib/temporal/client.js';
+import { statusQuery } from '../workflows/messages.js';
 import { connect } from './connect.js';
 import { printJson, say } from './output.js';
+import { QUERY_DEADLINE_MS } from './runs.js';
 
 /** Run ids that still hold a container, a workspace volume or a quota disk (loop device, image file). */
 async function runsWithResources(): Promise<string[]> {
@@ -16,9 +20,16 @@ async function runsWithResources(): Promise<string[]> {
   return [...new Set(ids.filter((id): id is string => Boolean(id)))].sort();
 }
 
+/** The run's workflow status; a running run that moved to another host (docs/deploy.md) is MOVED here. */
 async function runState(client: Client, runId: string): Promise<string> {
   try {
-    return (await client.workflow.getHandle(runId).describe()).status.name;
+    const handle = client.workflow.getHandle(runId);
+    const state = (await handle.describe()).status.name;
+    if (state !== 'RUNNING') return state;
+    // Unanswered (no worker right now): kept, as a running run.
+    const status = (await client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(statusQuery)).catch(() => undefined)) as RunStatus | undefined;
+    const host = status?.hostQueue?.split('@').pop();
+    return host && host !== hostId() ? 'MOVED' : state;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return 'UNKNOWN';
     throw err;
@@ -26,8 +37,8 @@ async function runState(client: Client, runId: string): Promise<string> {
 }
 
 /**
- * `mlgym gc`: remove containers, volumes and quota disks of runs that are finished or unknown to the
- * server; without --match, also sweep snapshot chunks that no manifest names (lib/snapshots/retention.ts).
+ * `mlgym gc`: remove containers, volumes and quota disks of runs that are finished, unknown to the server or
+ * moved to another host; without --match, also sweep snapshot chunks that no manifest names (lib/snapshots/retention.ts).
  */
 export async function gcCommand(opts: { dryRun?: boolean; match?: string; json?: boolean }): Promise<void> {
   const { client } = await connect();

@@ -32,6 +32,7 @@ export interface RunOptions {
   idleEnd?: string;
   /** `ours` (default) or `mlgym`: validate shows the test score, as in MLGym's paper. */
   protocol?: string;
+  hostTimeout?: string;
   worker: boolean;
   /** Start the run and return: print its id, host no worker. */
   detach?: boolean;
@@ -134,6 +135,7 @@ export async function runCommand(taskArg: string, opts: RunOptions): Promise<num
   const maxSteps = parseIntFlag('max-steps', opts.maxSteps, 1);
   const continueEvery = parseIntFlag('continue-every', opts.continueEvery, 1);
   const idle = idleFlags(opts);
+  const hostTimeout = opts.hostTimeout === undefined ? {} : { hostTimeoutS: parseIntFlag('host-timeout', opts.hostTimeout, 1) };
 
   const { server, client } = await connect({ showUi: true });
   const runId = newRunId(taskId, model, seed);
@@ -142,7 +144,7 @@ export async function runCommand(taskArg: string, opts: RunOptions): Promise<num
     await client.connection.close();
     throw new UsageError(`${taskId} needs ${gpus} GPU(s) (resources.gpus; --gpus to change it), but MLGYM_GPUS lists ${hostGpus().length} and no worker serves ${taskQueueFor(gpus)}: set MLGYM_GPUS=0,1,… for the in-process worker, or run \`mlgym worker --gpus …\` on a GPU host`);
   }
-  const input: RunInput = { runId, taskId, ...(yaml.outside ? { taskFile: yaml.file } : {}), data, gpus, model, seed, maxSteps, keep: opts.keep ?? false, continueEvery, budgetUsd, ...idle, ...(protocol === DEFAULT_PROTOCOL ? {} : { protocol }) };
+  const input: RunInput = { runId, taskId, ...(yaml.outside ? { taskFile: yaml.file } : {}), data, gpus, model, seed, maxSteps, keep: opts.keep ?? false, continueEvery, budgetUsd, ...idle, ...hostTimeout, ...(protocol === DEFAULT_PROTOCOL ? {} : { protocol }) };
   const handle = await client.workflow.start('agentRun', { ...runStartOptions(input, taskQueue), priority: INTERACTIVE_PRIORITY });
   say(`started ${runId}${protocol === 'mlgym' ? " under MLGym's protocol: validate shows the agent the test score" : ''}`);
   if (model === 'external') say(`  waiting for a Gym client to attach("${runId}") and send its actions (docs/gym.md)`);

@@ -34,7 +34,7 @@ export interface RunListing {
 }
 
 /** How long a running run has to answer its status query: one whose worker is gone shows no step rather than hang the list. */
-const QUERY_DEADLINE_MS = 3000;
+export const QUERY_DEADLINE_MS = 3000;
 const QUOTED = /^[A-Za-z0-9._:@~-]+$/;
 
 /** The visibility query of the filters: agentRun workflows, narrowed by task, model, status and benchmark. */

@@ -14,7 +14,7 @@ export async function showCommand(runId: string, opts: { json?: boolean }): Prom
   if (opts.json) return printJson({ ...summary, steps });
   say(`${runId}: ${result ? result.exitStatus : 'running'}`);
   for (const s of steps) {
-    say(`--- step ${s.step} ($${s.costUsd.toFixed(4)})`);
+    say(`--- step ${s.step} ($${s.costUsd.toFixed(4)})${s.rerunOn?.length ? ` re-run on ${s.rerunOn.join(', ')} after a lost host` : ''}`);
     if (s.thought) say(`thought: ${s.thought}`);
     say(`action: ${s.action}`);
     say(s.observation.trimEnd());

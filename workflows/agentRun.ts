@@ -12,13 +12,15 @@ import {
   setCurrentDetails,
   setHandler,
   setWorkflowOptions,
+  TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { TimeoutType } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { InheritedSteps } from '../lib/fork/history.js';
 import { DEFAULT_PROTOCOL } from '../lib/run/protocol.js';
-import { heartbeatTimeoutS } from '../lib/run/timeouts.js';
+import { HOST_LOST, heartbeatTimeoutS, hostTimeoutS } from '../lib/run/timeouts.js';
 import type { Attempt, ExitReason, ProvisionResult, RunInput, RunResult, RunState, RunStatus, TaskRef, TurnResult } from '../lib/run/types.js';
 import { bestOf } from '../lib/scoring/direction.js';
 import { MlgymBestScore, MlgymStatus } from '../lib/temporal/searchAttributes.js';
@@ -34,16 +36,30 @@ const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '
 const HOST_QUEUES = 'host-task-queues';
 
 /**
+ * Moving a run off a lost host: its container activities wait at most `hostTimeoutS` for the host's worker
+ * (schedule-to-start), then the run is rebuilt on another host (activities/migrate.ts). Runs provisioned before
+ * this patch have no `state.hostTimeoutS` and wait for their host as before.
+ */
+const HOST_MIGRATION = 'host-migration';
+
+/**
  * The run's activities. Every one heartbeats, so a dead worker's activity is retried elsewhere within
  * the heartbeat timeout; the start-to-close timeouts only bound a hung attempt. With `hostQueue`, the
- * container activities (tool exec, validate, submit, snapshot, teardown) go to that host's queue; the
- * others (provision, agent turns, score) to the run's shared queue.
+ * container activities (tool exec, validate, submit, snapshot, teardown) go to that host's queue, and wait
+ * there at most `hostWaitS` for a worker when given; the others (provision, agent turns, score) go to the
+ * run's shared queue.
  */
-function activitiesFor(input: RunInput, hostQueue?: string) {
+function activitiesFor(input: RunInput, hostQueue?: string, hostWaitS?: number) {
   const heartbeatTimeout = `${heartbeatTimeoutS(input)}s`;
   const options = (startToCloseTimeout: string, maximumAttempts?: number) => ({ startToCloseTimeout, heartbeatTimeout, retry: { ...retry, maximumAttempts } });
-  const onHost = <T extends object>(opts: T): T => (hostQueue ? { ...opts, taskQueue: hostQueue } : opts);
+  const onHost = <T extends object>(opts: T): T =>
+    hostQueue ? { ...opts, taskQueue: hostQueue, ...(hostWaitS ? { scheduleToStartTimeout: `${hostWaitS}s` } : {}) } : opts;
   const { provision } = proxyActivities<Activities>(options('1h', 10));
+  /**
+   * Rebuilding the workspace re-runs recorded commands, which may train: as long as a command may run. Retried
+   * until a host with a working engine takes it: the run has nowhere else to go.
+   */
+  const { migrate } = proxyActivities<Activities>(options('26h'));
   /** A fork's provisioning re-runs recorded commands (docs/fork.md), which may train: as long as a command may run. */
   const { forkProvision } = proxyActivities<Activities>(options('26h', 10));
   const { snapshot } = proxyActivities<Activities>(onHost(options('1h', 10)));
@@ -55,7 +71,37 @@ function activitiesFor(input: RunInput, hostQueue?: string) {
   const { reserveGpus } = proxyActivities<Activities>({ startToCloseTimeout: '1m', heartbeatTimeout, retry: { ...retry, maximumInterval: '30s', nonRetryableErrorTypes: ['GpuConfigError'] } });
   /** Commands run until their own timeout; the summary shows the command in the Web UI. */
   const toolExec = (command: string) => proxyActivities<Activities>(onHost({ ...options('26h'), summary: command.split('\n')[0]!.slice(0, 120) })).toolExec;
-  return { reserveGpus, provision, forkProvision, snapshot, agentTurn, validate, submit, score, teardown, toolExec };
+  return { reserveGpus, provision, forkProvision, migrate, snapshot, agentTurn, validate, submit, score, teardown, toolExec };
+}
+
+type ContainerActivities = Pick<ReturnType<typeof activitiesFor>, 'snapshot' | 'validate' | 'submit' | 'teardown' | 'toolExec'>;
+
+/**
+ * Whether a container activity failed because the run's host is lost: no worker of the host took it within the host
+ * timeout, or the host's Docker engine has not answered for that long (activities/engine.ts).
+ */
+function hostLost(err: unknown): boolean {
+  if (!(err instanceof ActivityFailure)) return false;
+  if (err.cause instanceof TimeoutFailure) return err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
+  return err.cause instanceof ApplicationFailure && err.cause.type === HOST_LOST;
+}
+
+/**
+ * Call a container activity on the run's host. When the host is lost (its worker silent past the host timeout),
+ * the run moves: another host rebuilds its workspace (activities/migrate.ts) and the call goes there.
+ */
+async function onHost<T>(input: RunInput, state: RunState, call: (host: ContainerActivities) => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await call(activitiesFor(input, state.hostQueue, state.hostTimeoutS));
+    } catch (err) {
+      if (!state.hostQueue || !state.hostTimeoutS || !hostLost(err)) throw err;
+      const index = state.migrations ?? 0;
+      const moved = await activitiesFor(input).migrate({ runId: input.runId, ...taskRef(input), model: input.model, step: state.step, from: state.hostQueue, index });
+      Object.assign(state, { hostQueue: moved.hostQueue, migrations: index + 1 });
+      report(input, state);
+    }
+  }
 }
 
 const SNAPSHOT_EVERY = 10;
@@ -66,8 +112,6 @@ export async function agentRun(input: RunInput): Promise<RunResult> {
   const task = taskRef(input);
   const { reserveGpus, provision, forkProvision, score } = activitiesFor(input);
   const state: RunState = input.state ?? newState(input);
-  /** The container activities, on the host holding the container once provisioning named it. */
-  const onHost = () => activitiesFor(input, state.hostQueue);
   listenForControls(input, state);
   // `external` runs only: the client's actions arrive as `step` updates (workflows/gym.ts).
   const gym = isExternal(input) ? new GymSession(input, state, () => report(input, state)) : undefined;
@@ -77,7 +121,10 @@ export async function agentRun(input: RunInput): Promise<RunResult> {
     const provisioned: ProvisionResult & { inherited?: InheritedSteps } = input.fork ? await forkProvision({ runId, ...task, model, fork: input.fork }) : await provision({ runId, ...task, model });
     const { image, primaryMetric, direction, hostQueue } = provisioned;
     Object.assign(state, { image, primaryMetric, direction });
-    if (hostQueue && patched(HOST_QUEUES)) state.hostQueue = hostQueue;
+    if (hostQueue && patched(HOST_QUEUES)) {
+      state.hostQueue = hostQueue;
+      if (patched(HOST_MIGRATION)) state.hostTimeoutS = hostTimeoutS(input);
+    }
     if (provisioned.inherited) startAfterParentSteps(state, provisioned.inherited, input.fork?.hint);
   }
   const stepsAtStart = state.step;
@@ -90,7 +137,7 @@ export async function agentRun(input: RunInput): Promise<RunResult> {
       else if (state.step >= input.maxSteps) endedBy = 'max_steps';
       if (endedBy) break;
       if (state.step - stepsAtStart >= input.continueEvery || workflowInfo().continueAsNewSuggested) {
-        await onHost().snapshot({ runId, step: state.step });
+        await onHost(input, state, (host) => host.snapshot({ runId, step: state.step, hostTimeoutS: state.hostTimeoutS }));
         gym?.handOff();
         await condition(allHandlersFinished);
         await continueAsNew<typeof agentRun>({ ...input, state });
@@ -98,7 +145,7 @@ export async function agentRun(input: RunInput): Promise<RunResult> {
       if (gym && !(await gym.awaitAction())) continue; // cancelled (by an operator or idleness) while waiting
       endedBy = await takeStep(input, state, gym);
       state.step++;
-      if (state.step % SNAPSHOT_EVERY === 0) await onHost().snapshot({ runId, step: state.step });
+      if (state.step % SNAPSHOT_EVERY === 0) await onHost(input, state, (host) => host.snapshot({ runId, step: state.step, hostTimeoutS: state.hostTimeoutS }));
       report(input, state);
       if (gym) await gym.afterStep(endedBy);
     }
@@ -106,10 +153,10 @@ export async function agentRun(input: RunInput): Promise<RunResult> {
 
     if (endedBy !== 'submit' && endedBy !== 'exit_forfeit') {
       // Autosubmit: evaluate the workspace as it is.
-      recordAttempt(state, await onHost().submit({ runId, ...task, step: state.step, image: state.image }));
+      recordAttempt(state, await onHost(input, state, (host) => host.submit({ runId, ...task, step: state.step, image: state.image, hostTimeoutS: state.hostTimeoutS })));
     }
     const result = await score({ runId, ...task, model, steps: state.step, costUsd: state.costUsd, attempts: state.attempts, endedBy });
-    await onHost().teardown({ runId, keep: input.keep });
+    await teardown(input, state);
     upsertSearchAttributes([{ key: MlgymStatus, value: result.status }]);
     setCurrentDetails(`**${result.exitStatus}** after ${result.steps} steps, $${result.costUsd.toFixed(4)}`);
     const gymFinal = gym?.finish(result, endedBy, state.primaryMetric);
@@ -118,9 +165,18 @@ export async function agentRun(input: RunInput): Promise<RunResult> {
   } catch (err) {
     if (err instanceof ContinueAsNew) throw err; // the run goes on in the next execution
     // Cancelled or failed for good: still release the container and volume (unless kept).
-    await CancellationScope.nonCancellable(() => onHost().teardown({ runId, keep: input.keep }));
+    await CancellationScope.nonCancellable(() => teardown(input, state));
     upsertSearchAttributes([{ key: MlgymStatus, value: isCancellation(err) ? 'cancelled' : 'failed' }]);
     throw err;
+  }
+}
+
+/** Release the run's container on its host; a lost host keeps it (`mlgym gc` there removes it), nothing moves for that. */
+async function teardown(input: RunInput, state: RunState): Promise<void> {
+  try {
+    await activitiesFor(input, state.hostQueue, state.hostTimeoutS).teardown({ runId: input.runId, keep: input.keep });
+  } catch (err) {
+    if (!state.hostTimeoutS || !hostLost(err)) throw err;
   }
 }
 
@@ -146,7 +202,7 @@ function newState(input: RunInput): RunState {
 async function takeStep(input: RunInput, state: RunState, gym?: GymSession): Promise<ExitReason | 'submit' | undefined> {
   const { runId, model } = input;
   const task = taskRef(input);
-  const { agentTurn, validate, submit, toolExec } = activitiesFor(input, state.hostQueue);
+  const { agentTurn } = activitiesFor(input);
   const step = state.step;
   const hints = state.hints.splice(0);
   let turn: TurnResult;
@@ -164,12 +220,14 @@ async function takeStep(input: RunInput, state: RunState, gym?: GymSession): Pro
   state.lastAction = action.kind === 'command' ? action.command.split('\n')[0]! : action.kind === 'exit' ? action.reason : action.kind;
   switch (action.kind) {
     case 'command':
-      await toolExec(action.command)({ runId, ...task, model, step, command: action.command });
+      await onHost(input, state, (host) => host.toolExec(action.command)({ runId, ...task, model, step, command: action.command, hostTimeoutS: state.hostTimeoutS }));
       return undefined;
     case 'validate':
-    case 'submit':
-      recordAttempt(state, await (action.kind === 'validate' ? validate : submit)({ runId, ...task, step, image: state.image }));
-      return action.kind === 'submit' ? 'submit' : undefined;
+    case 'submit': {
+      const kind = action.kind;
+      recordAttempt(state, await onHost(input, state, (host) => host[kind]({ runId, ...task, step, image: state.image, hostTimeoutS: state.hostTimeoutS })));
+      return kind === 'submit' ? 'submit' : undefined;
+    }
     case 'exit':
       return action.reason;
   }
@@ -209,6 +267,8 @@ function status(input: RunInput, state: RunState): RunStatus {
     container: `mlgym-${input.runId}`,
     pendingHints: state.hints.length,
     protocol: input.protocol ?? DEFAULT_PROTOCOL,
+    ...(state.hostQueue ? { hostQueue: state.hostQueue } : {}),
+    ...(state.migrations ? { migrations: state.migrations } : {}),
   };
 }
 

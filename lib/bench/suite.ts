@@ -38,6 +38,8 @@ export const SuiteConfig = z
     data: DataVariant.default('real'),
     /** `mlgym`: every run's validate shows the test score, as in MLGym's paper (lib/run/protocol.ts). */
     protocol: z.enum(PROTOCOLS).default(DEFAULT_PROTOCOL),
+    /** Seconds a run's container work waits for its host before the run moves to another (default 300). */
+    host_timeout_s: z.number().int().min(1).optional(),
   })
   .superRefine((suite, ctx) => {
     for (const task of Object.keys(suite.noise)) {
@@ -101,7 +103,7 @@ export function checkSpec(spec: BenchSpec, baseDir: string): { spec: BenchSpec; 
 export function loadSuite(file: string): BenchSpec {
   const suite = loadConfigFile(file, SuiteConfig);
   const { spec, problems } = checkSpec(
-    { suite: suite.name, tasks: suite.tasks, models: suite.models, seeds: suite.seeds, maxSteps: suite.max_steps, concurrency: suite.concurrency, budgetUsd: suite.budget_usd, totalBudgetUsd: suite.total_budget_usd, noise: suite.noise, data: suite.data, ...(suite.protocol === DEFAULT_PROTOCOL ? {} : { protocol: suite.protocol }) },
+    { suite: suite.name, tasks: suite.tasks, models: suite.models, seeds: suite.seeds, maxSteps: suite.max_steps, concurrency: suite.concurrency, budgetUsd: suite.budget_usd, totalBudgetUsd: suite.total_budget_usd, noise: suite.noise, data: suite.data, ...(suite.host_timeout_s ? { hostTimeoutS: suite.host_timeout_s } : {}), ...(suite.protocol === DEFAULT_PROTOCOL ? {} : { protocol: suite.protocol }) },
     dirname(resolve(file)),
   );
   if (problems.length) throw new ConfigError(file, problems);

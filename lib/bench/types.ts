@@ -28,6 +28,10 @@ export interface BenchSpec {
   gpus?: Record<string, number>;
   /** Where runs needing GPUs go (GPU_TASK_QUEUE, set by checkSpec: workflow code cannot read the environment). */
   gpuTaskQueue?: string;
+  /** Started by a Temporal Schedule (lib/bench/schedule.ts): its runs yield to other benchmarks' (lib/run/priority.ts). */
+  scheduled?: boolean;
+  /** Seconds each run's container work waits for its host before the run moves to another (RunInput.hostTimeoutS). */
+  hostTimeoutS?: number;
   /** At most this many runs per workflow execution before it continues as new (default in workflows/benchmark.ts). */
   runsPerExecution?: number;
 }

@@ -1,6 +1,7 @@
 import type { ArtifactStore } from '../artifacts/store.js';
 import { recordName } from '../run/records.js';
 import type { TurnResult } from '../run/types.js';
+import type { RebuiltWorkspace } from '../sandbox/rebuild.js';
 
 /** Names of the records that link a fork to its parent (docs/fork.md). */
 export const forkRecordName = {
@@ -10,22 +11,10 @@ export const forkRecordName = {
   child: (forkId: string) => `forks/${forkId}.json`,
 } as const;
 
-/** A recorded command run again in a fork's new workspace (the steps after the parent's snapshot). */
-export interface ReplayedCommand {
-  step: number;
-  command: string;
-  exitCode: number | null;
-  /** What the parent's run of it returned: a difference means the command is not deterministic. */
-  recordedExitCode: number | null;
-}
-
-/** A fork's `fork.json`: written once its workspace and history are in place. */
-export interface ForkOrigin {
+/** A fork's `fork.json`, written once its workspace and history are in place: the parent's snapshot restored and the parent's commands re-run. */
+export interface ForkOrigin extends RebuiltWorkspace {
   parentRunId: string;
   atStep: number;
-  /** The parent's snapshot restored (null: the task's fresh workspace) before the recorded commands ran again. */
-  snapshot: number | null;
-  replayed: ReplayedCommand[];
   at: string;
 }
 

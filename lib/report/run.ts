@@ -14,6 +14,8 @@ export interface ReportStep {
   costUsd: number;
   /** The validate or submit graded at this step. */
   attempt?: Attempt;
+  /** Host queues on which the step's command ran again after the run lost its host (StepView.rerunOn). */
+  rerunOn?: string[];
 }
 
 export interface Usage {

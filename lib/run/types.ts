@@ -30,6 +30,8 @@ export interface RunInput extends TaskRef {
   continueEvery: number;
   /** Heartbeat timeout of every activity: how soon a dead worker's work moves to another (default 10). */
   heartbeatTimeoutS?: number;
+  /** Seconds a container activity may wait for the run's host before the run moves to another host (default 300). */
+  hostTimeoutS?: number;
   /** Dollar budget for model calls (0 = no LLM spend allowed). */
   budgetUsd?: number;
   /** Set when the run is part of a benchmark. */
@@ -70,6 +72,13 @@ export interface RunState {
   gym?: GymRunState;
   /** The task queue of the host holding the run's container (ProvisionResult.hostQueue); unset: the run's own queue. */
   hostQueue?: string;
+  /**
+   * Set when the run may move off a lost host (the `host-migration` patch): how long its container activities wait
+   * for the host's worker (RunInput.hostTimeoutS). Unset in runs started before the patch: they wait for their host.
+   */
+  hostTimeoutS?: number;
+  /** How many times the run moved to another host (lib/run/migration.ts). */
+  migrations?: number;
 }
 
 export type CancelMode = 'autosubmit' | 'forfeit';
@@ -90,6 +99,10 @@ export interface RunStatus {
   container: string;
   pendingHints: number;
   protocol: Protocol;
+  /** The task queue of the host holding the container, once provisioned. */
+  hostQueue?: string;
+  /** How many times the run moved off a lost host. */
+  migrations?: number;
 }
 
 export interface ProvisionResult {

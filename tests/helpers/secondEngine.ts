@@ -24,8 +24,9 @@ async function answers(engine: Docker): Promise<boolean> {
 
 export interface SecondEngine {
   dockerHost: string;
-  /** Whether this call started it (else it was already running and is left so). */
+  /** Whether this call started it (else it was already running). */
   started: boolean;
+  /** Stop it (its containers die with it); a no-op once it is stopped. */
   stop: () => Promise<void>;
 }
 
@@ -37,7 +38,7 @@ export interface SecondEngine {
  */
 export async function startSecondEngine(logFile: string): Promise<SecondEngine> {
   const engine = engineB();
-  if (await answers(engine)) return { dockerHost: ENGINE_B_HOST, started: false, stop: async () => undefined };
+  if (await answers(engine)) return { dockerHost: ENGINE_B_HOST, started: false, stop: () => stopEngineB(engine) };
   for (const tool of ['unshare', 'dockerd']) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`the multi-host test needs ${tool} (run \`npm run setup\`)`);
   }
@@ -50,16 +51,21 @@ export async function startSecondEngine(logFile: string): Promise<SecondEngine> 
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the second Docker engine did not start; see ${logFile}`);
     await new Promise((r) => setTimeout(r, 250));
   }
-  return {
-    dockerHost: ENGINE_B_HOST,
-    started: true,
-    stop: async () => {
-      const pid = existsSync(ENGINE_B.pidfile) ? Number(readFileSync(ENGINE_B.pidfile, 'utf8').trim()) : child.pid;
-      if (pid) process.kill(pid, 'SIGTERM');
-      const until = Date.now() + 30_000;
-      while ((await answers(engine)) && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
-    },
-  };
+  return { dockerHost: ENGINE_B_HOST, started: true, stop: () => stopEngineB(engine) };
+}
+
+/** SIGTERM the second engine's dockerd (its pidfile) and wait until it no longer answers. */
+async function stopEngineB(engine: Docker): Promise<void> {
+  const pid = existsSync(ENGINE_B.pidfile) ? Number(readFileSync(ENGINE_B.pidfile, 'utf8').trim()) : undefined;
+  if (pid) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  }
+  const until = Date.now() + 30_000;
+  while ((await answers(engine)) && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
 }
 
 /** Copy an image from one engine to another (docker save | docker load) unless the target has the same image id. */

@@ -55,6 +55,7 @@ const ACTIVITY_NAMES = [
   'reserveGpus',
   'provision',
   'forkProvision',
+  'migrate',
   'snapshot',
   'agentTurn',
   'toolExec',

@@ -32,4 +32,26 @@ describe('mlgym gc', () => {
     expect((await docker().listVolumes({ filters: { label: [`${labels.run}=${orphan}`] } })).Volumes).toHaveLength(0);
     expect(await docker().listContainers({ all: true, filters: { label: [`${labels.run}=${tag}-kept`] } })).toHaveLength(0);
   });
+
+  it("keeps a running run's container on its host, and removes it on a host the run moved away from", async () => {
+    const tag = `gcmove${randomBytes(3).toString('hex')}`;
+    // An external run waits for its client: running, its container on this host (queue gc-moved@<this host>).
+    const input = runInput('prisonersDilemma', 'external', { runId: `${tag}-live` });
+    const worker = await t.worker('gc-moved');
+    await worker.runUntil(async () => {
+      const handle = await startRun(t.client, 'gc-moved', input);
+      const deadline = Date.now() + 120_000;
+      while (!(await docker().listContainers({ filters: { label: [`${labels.run}=${input.runId}`, `${labels.role}=agent`] } })).length) {
+        if (Date.now() > deadline) throw new Error('the run was not provisioned');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const here = await mlgym({}, 'gc', '--dry-run', '--match', tag, '--json');
+      expect(JSON.parse(here.stdout).orphans).toEqual([]);
+      // Seen from another host (its own MLGYM_HOST_ID), the run lives elsewhere: a stale copy there is removed.
+      const elsewhere = await mlgym({ MLGYM_HOST_ID: 'another-host' }, 'gc', '--match', tag, '--json');
+      expect(JSON.parse(elsewhere.stdout).removed).toEqual([{ runId: input.runId, state: 'MOVED' }]);
+      expect(await docker().listContainers({ all: true, filters: { label: [`${labels.run}=${input.runId}`] } })).toHaveLength(0);
+      await handle.terminate('test over');
+    });
+  });
 });

@@ -8,10 +8,12 @@ import type { temporal } from '@temporalio/proto';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../../lib/artifacts/store.js';
-import { readAttempts, recordName } from '../../lib/run/records.js';
-import type { ProvisionResult, RunResult } from '../../lib/run/types.js';
+import type { BenchmarkResult, BenchSpec } from '../../lib/bench/types.js';
+import { readAttempts, readMigrations, readTrajectory, recordName } from '../../lib/run/records.js';
+import type { ProvisionResult, RunResult, RunStatus } from '../../lib/run/types.js';
 import { labels } from '../../lib/sandbox/docker.js';
 import { hostId, hostQueueOf, hostTaskQueue } from '../../lib/temporal/client.js';
+import { startFakeOpenAI } from '../helpers/fakeOpenAI.js';
 import { runInput, startRun } from '../helpers/runs.js';
 import { s3Env, testS3Store } from '../helpers/s3.js';
 import { copyImage, defaultEngineBuilds, engineB, startSecondEngine, type SecondEngine } from '../helpers/secondEngine.js';
@@ -119,7 +121,8 @@ describe('runs on two Docker hosts', () => {
 
   it("sends each run's container activities to the host holding its container, and a run waits for its host", async () => {
     const engines = { [hostA]: new Docker(), [hostB]: engineB() };
-    const run1 = runInput('prisonersDilemma', 'baseline', { seed: 1, heartbeatTimeoutS: 2 });
+    // A host timeout longer than this test: run 1 waits for its host instead of moving (the next test moves runs).
+    const run1 = runInput('prisonersDilemma', 'baseline', { seed: 1, heartbeatTimeoutS: 2, hostTimeoutS: 3600 });
     const run2 = runInput('prisonersDilemma', 'baseline', { seed: 2, heartbeatTimeoutS: 2 });
 
     // Host A alone: it provisions run 1, then dies.
@@ -174,6 +177,96 @@ describe('runs on two Docker hosts', () => {
     }
     for (const home of homes) expect(existsSync(join(home, 'artifacts')) ? readdirSync(join(home, 'artifacts')) : []).toEqual([]);
   }, 600_000);
+
+  it("moves a lost host's runs: host B's worker and engine stop mid-run, its benchmark runs finish on host A as undisturbed, no model call repeated", async () => {
+    // Each run writes a line per step; past the snapshot of step 10, step 12 sleeps (the hosts die then); step 13's
+    // strategy depends on there being exactly 13 lines, so a workspace rebuilt wrong scores differently.
+    const script = [
+      ...Array.from({ length: 12 }, (_, i) => `echo step-${i} >> steps.txt`),
+      'sleep 20; echo step-12 >> steps.txt',
+      `if [ "$(wc -l < steps.txt)" -eq 13 ]; then move=0; else move=1; fi; printf 'def row_strategy(history):\\n    return %s\\n' "$move" > strategy.py`,
+      'validate',
+      'submit',
+    ];
+    const calls: string[] = [];
+    const fake = await startFakeOpenAI((request) => {
+      const step = request.messages.filter((m) => m.role === 'assistant').length;
+      calls.push(`${request.model} ${step}`);
+      return { reply: `DISCUSSION\nstep ${step}\n\n\`\`\`\n${script[step] ?? 'submit'}\n\`\`\`` };
+    });
+    const llm = { OPENAI_BASE_URL: fake.baseURL, OPENAI_API_KEY: 'test-key' };
+    const models = ['openai:move-0', 'openai:move-1'];
+    try {
+      for (const w of workers) await killHard(w); // the hosts of the test before
+      // Host B alone takes the benchmark's runs; then host A joins, and host B's worker and engine stop during step 12.
+      const workerB = await startHost(hostB, { DOCKER_HOST: second!.dockerHost, ...llm });
+      const benchId = `bench-move-${suffix}`;
+      const spec: BenchSpec = { tasks: ['prisonersDilemma'], models, seeds: 1, maxSteps: 20, concurrency: 2, budgetUsd: 10, noise: {}, hostTimeoutS: 5 };
+      const bench = await t.client.workflow.start('benchmark', { taskQueue: queue, workflowId: benchId, args: [spec] });
+      handles.push(bench);
+      const runIds = await eventually(async () => {
+        const ids: string[] = [];
+        for await (const w of t.client.workflow.list({ query: `WorkflowType = 'agentRun' AND MlgymBenchId = '${benchId}'` })) ids.push(w.workflowId);
+        return ids.length === 2 ? ids.sort() : undefined;
+      }, 'the benchmark started its runs');
+      const runs = runIds.map((id) => t.client.workflow.getHandle(id));
+      for (const run of runs) expect((await eventually(() => provisionResult(run), 'provisioned')).hostQueue).toBe(`${queue}@${hostB}`);
+      await startHost(hostA, llm);
+      for (const run of runs) {
+        await eventually(async () => {
+          const s = await run.query<RunStatus>('status');
+          return s.step === 12 && s.lastAction.startsWith('sleep 20') ? s : undefined;
+        }, `${run.workflowId} in step 12`);
+      }
+      await killHard(workerB);
+      await second!.stop();
+
+      const result = (await bench.result()) as BenchmarkResult;
+      // Undisturbed: the same script on host A alone.
+      const calm = runInput('prisonersDilemma', 'openai:move-calm', { maxSteps: 20, budgetUsd: 10 });
+      handles.push(await startRun(t.client, queue, calm));
+      const calmResult = (await t.client.workflow.getHandle(calm.runId).result()) as RunResult;
+      expect(calmResult.exitStatus).toBe('submitted');
+      expect(result.runs.map((r) => r.exitStatus)).toEqual(['submitted', 'submitted']);
+
+      const store = new ArtifactStore(await testS3Store(bucket));
+      for (const run of runs) {
+        const runResult = (await store.readJson<RunResult>(run.workflowId, recordName.result))!;
+        expect(runResult.submission!.metrics, run.workflowId).toEqual(calmResult.submission!.metrics);
+        expect(runResult.attempts.map((a) => a.metrics)).toEqual(calmResult.attempts.map((a) => a.metrics));
+        // Moved once, from B to A, after 12 steps: the snapshot of step 10 restored, steps 10 and 11 re-run as recorded.
+        const [moved, ...more] = await readMigrations(store, run.workflowId);
+        expect(more).toEqual([]);
+        expect(moved).toMatchObject({ index: 0, step: 12, from: `${queue}@${hostB}`, to: `${queue}@${hostA}`, snapshot: 10 });
+        expect(moved!.replayed.map((r) => [r.step, r.exitCode, r.recordedExitCode])).toEqual([
+          [10, 0, 0],
+          [11, 0, 0],
+        ]);
+        // The trajectory says which steps ran again, and where.
+        const rerun = (await readTrajectory(store, run.workflowId)).filter((step) => step.rerunOn);
+        expect(rerun.map((step) => [step.step, step.rerunOn])).toEqual([
+          [10, [`${queue}@${hostA}`]],
+          [11, [`${queue}@${hostA}`]],
+        ]);
+        expect(await run.query<RunStatus>('status')).toMatchObject({ migrations: 1, hostQueue: `${queue}@${hostA}` });
+        // Container work before the move ran on B, after it on A; the move itself on A.
+        const acts = activities((await run.fetchHistory()).events ?? []);
+        const migrate = acts.findIndex((a) => a.type === 'migrate');
+        expect(acts[migrate]!.completed && acts[migrate]!.startedBy.every((id) => identities[hostA]!.includes(id))).toBe(true);
+        const container = (a: ActivityRun) => CONTAINER_ACTIVITIES.includes(a.type) && a.completed;
+        expect(acts.slice(0, migrate).filter(container).every((a) => a.taskQueue === `${queue}@${hostB}`)).toBe(true);
+        expect(acts.slice(migrate).filter(container).map((a) => a.taskQueue)).toEqual(expect.arrayContaining([`${queue}@${hostA}`]));
+        expect(acts.slice(migrate).filter(container).every((a) => a.taskQueue === `${queue}@${hostA}`)).toBe(true);
+      }
+      // No model call was made twice: each run asked once per step.
+      for (const model of [...models, 'openai:move-calm']) {
+        const steps = calls.filter((c) => c.startsWith(`${model.slice('openai:'.length)} `)).map((c) => Number(c.split(' ')[1]));
+        expect(steps, model).toEqual(Array.from({ length: script.length }, (_, i) => i));
+      }
+    } finally {
+      await fake.close();
+    }
+  }, 900_000);
 
   it('names host queues after MLGYM_HOST_ID, else the hostname', () => {
     expect(hostId({ MLGYM_HOST_ID: 'gpu-node-7' })).toBe('gpu-node-7');

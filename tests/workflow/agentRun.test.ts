@@ -384,6 +384,69 @@ describe('agentRun on the time-skipping server', () => {
     expect(await searchAttribute(run, MlgymStatus)).toBe('failed');
   });
 
+  it("a run whose host goes silent moves: another host rebuilds it and runs the step, no turn is asked again", async () => {
+    // No worker polls this queue. The test server does not skip time for a schedule-to-start timeout: the host timeout is 1 s.
+    const lost = `${t.taskQueue}-lost-host`;
+    t.stubs.use({
+      provision: async () => ({ containerId: 'container', image: 'mlgym-task:stub', primaryMetric: 'Score', direction: 'max', hostQueue: lost }),
+      migrate: async () => ({ containerId: 'container-2', image: 'mlgym-task:stub', primaryMetric: 'Score', direction: 'max', hostQueue: t.taskQueue }),
+      agentTurn: scripted([command('echo a'), command('echo b'), { kind: 'submit' }]),
+    });
+    const input = runInput({ hostTimeoutS: 1 });
+    const run = await start(input);
+    const result = await run.result();
+
+    expect(t.stubs.names()).toEqual(['provision', 'agentTurn', 'migrate', 'toolExec', 'agentTurn', 'toolExec', 'agentTurn', 'submit', 'score', 'teardown']);
+    expect(t.stubs.argsOf('migrate')).toEqual([expect.objectContaining({ runId: input.runId, step: 0, from: lost, index: 0 })]);
+    expect(steps('toolExec')).toEqual([0, 1]);
+    expect(result).toMatchObject({ exitStatus: 'submitted', steps: 3, costUsd: 3 * COST_PER_TURN });
+    expect(await status(run)).toMatchObject({ hostQueue: t.taskQueue, migrations: 1 });
+  });
+
+  it("a host whose Docker engine stopped answering (HostLost) is left the same way: the step runs again on the new host", async () => {
+    let calls = 0;
+    t.stubs.use({
+      toolExec: async () => {
+        if (++calls === 1) throw ApplicationFailure.nonRetryable("this host's Docker engine does not answer", 'HostLost');
+        return { exitCode: 0, timedOut: false, outputChars: 1 };
+      },
+      migrate: async () => ({ containerId: 'container-2', image: 'mlgym-task:stub', primaryMetric: 'Score', direction: 'max', hostQueue: t.taskQueue }),
+      agentTurn: scripted([command(), { kind: 'submit' }]),
+    });
+    const input = runInput();
+    const result = await (await start(input)).result();
+
+    expect(t.stubs.names()).toEqual(['provision', 'agentTurn', 'toolExec', 'migrate', 'toolExec', 'agentTurn', 'submit', 'score', 'teardown']);
+    expect(t.stubs.argsOf('migrate')).toEqual([expect.objectContaining({ step: 0, from: t.taskQueue, index: 0 })]);
+    expect(t.stubs.argsOf('toolExec').map((a) => a.hostTimeoutS)).toEqual([300, 300]);
+    expect(result.exitStatus).toBe('submitted');
+  });
+
+  it('another failure of a container activity is not a lost host: the run fails without moving', async () => {
+    t.stubs.use({
+      toolExec: async () => {
+        throw ApplicationFailure.nonRetryable('bad input', 'SomethingElse');
+      },
+    });
+    const run = await start(runInput());
+    await failureOf(run);
+    expect(t.stubs.of('migrate')).toHaveLength(0);
+  });
+
+  it('a host lost by the time of the teardown does not hold the run: it ends, its container left to that host', async () => {
+    const lost = `${t.taskQueue}-lost-host`;
+    t.stubs.use({
+      provision: async () => ({ containerId: 'container', image: 'mlgym-task:stub', primaryMetric: 'Score', direction: 'max', hostQueue: lost }),
+      agentTurn: scripted([exit('exit_forfeit')]),
+    });
+    const run = await start(runInput({ hostTimeoutS: 1 }));
+    const result = await run.result();
+
+    expect(t.stubs.names()).toEqual(['provision', 'agentTurn', 'score']);
+    expect(result).toMatchObject({ exitStatus: 'exit_forfeit', submission: null });
+    expect(await searchAttribute(run, MlgymStatus)).toBe('failed');
+  });
+
   it('a cancelled workflow tears down and is marked cancelled', async () => {
     const input = runInput();
     t.stubs.use({

@@ -65,7 +65,7 @@ function stepItem(run: ReportRun, s: ReportStep): Markup {
   const category = s.action ? actionCategory(s.action) : 'Harness';
   const lines = s.observation ? s.observation.split('\n').length : 0;
   return html`<li class="step" id="${anchorOf(run)}-step-${s.step}">
-<div class="step-head"><b>Step ${s.step}</b> <span class="badge">${category}</span>${run.family?.parent && s.step <= run.family.parent.atStep ? html` <span class="badge">from ${run.family.parent.runId}</span>` : ''}${s.costUsd ? html` <span class="cost">${formatUsd(s.costUsd)}</span>` : ''}</div>
+<div class="step-head"><b>Step ${s.step}</b> <span class="badge">${category}</span>${run.family?.parent && s.step <= run.family.parent.atStep ? html` <span class="badge">from ${run.family.parent.runId}</span>` : ''}${s.rerunOn?.length ? html` <span class="badge">re-run on ${s.rerunOn.join(', ')} after a lost host</span>` : ''}${s.costUsd ? html` <span class="cost">${formatUsd(s.costUsd)}</span>` : ''}</div>
 ${s.thought ? html`<div class="thought">${s.thought}</div>` : ''}
 <pre class="action">${action}</pre>
 ${s.attempt ? attemptLine(s.attempt) : ''}
