@@ -32,7 +32,7 @@ describe('3SATTime evaluation', () => {
     expectRejected(evaluate(id, fn('abs(clauses[0][0]), True, 0')), /must return a \(variable, value\) pair/);
     expectRejected(evaluate(id, fn('abs(clauses[0][0]), float("nan")')), /returned value nan, expected True or False/);
     expectRejected(evaluate(id, fn('float("nan"), True')), /returned variable nan, expected an int/);
-    expectRejected(evaluate(id, fn('999, True')), /variable 999, which is not an unassigned variable in 1\.\.30/);
+    expectRejected(evaluate(id, fn('999, True')), /variable 999, which is not an unassigned variable in 1\.\.\d+/);
   });
   it('stops a heuristic that takes too long', () => {
     const slow = heuristic('import time\ndef heuristic_fn(clauses, assignments, conflicts, history, level):\n    time.sleep(5)\n    return abs(clauses[0][0]), True\n');
