@@ -22,7 +22,9 @@ export async function createWorker(connection: NativeConnection, overrides: Part
   const shared = Object.fromEntries(SHARED_WITH_HOST_QUEUE.filter((k) => overrides[k] !== undefined).map((k) => [k, overrides[k]]));
   // Both workers are one version of the Worker Deployment; runs stay on the build that started them (docs/versioning.md).
   const { options: versioned, deployment } = versioningOptions(overrides);
-  const hostWorker = await Worker.create({ connection, namespace: namespace(), taskQueue: hostTaskQueue(taskQueue), activities, ...shared, ...versioned });
+  // Activity interceptors (tracing) apply to the container activities too; workflow ones have no workflows there.
+  const activityInterceptors = overrides.interceptors?.activity ? { interceptors: { activity: overrides.interceptors.activity } } : {};
+  const hostWorker = await Worker.create({ connection, namespace: namespace(), taskQueue: hostTaskQueue(taskQueue), activities, ...shared, ...activityInterceptors, ...versioned });
   const worker = await Worker.create({
     connection,
     namespace: namespace(),

@@ -186,6 +186,7 @@ export async function runCli(args: string[]): Promise<number> {
     .option('--deployment <name>', 'join this Worker Deployment, becoming current only if none is (default: mlgym, the task queue name, where a new build becomes current)')
     .option('--build-id <id>', 'the build id of this code (default: a content hash of workflows/, activities/, lib/, docker/runtime/)')
     .option('--metrics <host:port>', 'serve Prometheus metrics of the worker at http://<host:port>/metrics (default: MLGYM_METRICS, else none)')
+    .option('--otel-endpoint <url>', 'trace every workflow and activity to this OTLP/HTTP traces endpoint, e.g. http://localhost:4318/v1/traces (default: MLGYM_OTEL_ENDPOINT, else none)')
     .action(async (o) => {
       exitCode = await workerCommand(o);
     });

@@ -6,7 +6,7 @@ import { GPU_TASK_QUEUE, hostTaskQueue, TASK_QUEUE } from '../lib/temporal/clien
 import { hostGpus } from '../lib/sandbox/gpus.js';
 import { ensureServer } from '../lib/temporal/server.js';
 import { temporalSettings } from '../lib/temporal/connection.js';
-import { metricsAddress, startWorker } from './worker.js';
+import { metricsAddress, otelEndpoint, startWorker } from './worker.js';
 import { workerVersionLine, workerVersionOptions } from './deployment.js';
 import { say, UsageError } from './output.js';
 
@@ -26,8 +26,9 @@ export async function serverCommand(): Promise<number> {
  * those GPUs to its runs without overlap; and the queue of this host (`<queue>@<MLGYM_HOST_ID or hostname>`),
  * where the container activities of the runs it provisioned come (docs/deploy.md).
  */
-export async function workerCommand(opts: { gpus?: string; deployment?: string; buildId?: string; metrics?: string } = {}): Promise<number> {
+export async function workerCommand(opts: { gpus?: string; deployment?: string; buildId?: string; metrics?: string; otelEndpoint?: string } = {}): Promise<number> {
   const metrics = metricsAddress(opts.metrics ?? process.env.MLGYM_METRICS);
+  const otel = otelEndpoint(opts.otelEndpoint ?? process.env.MLGYM_OTEL_ENDPOINT);
   workerVersionOptions(opts); // --deployment, --build-id: the Worker Deployment version it joins (docs/versioning.md)
   if (opts.gpus !== undefined) {
     process.env.MLGYM_GPUS = opts.gpus;
@@ -35,9 +36,9 @@ export async function workerCommand(opts: { gpus?: string; deployment?: string; 
   }
   const taskQueue = opts.gpus !== undefined ? GPU_TASK_QUEUE : TASK_QUEUE;
   const server = await ensureServer();
-  const worker = await startWorker(server.address, taskQueue, metrics);
+  const worker = await startWorker(server.address, taskQueue, metrics, otel);
   say(await workerVersionLine(server.address));
-  say(`worker polling ${taskQueue} and its host's queue ${hostTaskQueue(taskQueue)} on ${server.address}${opts.gpus !== undefined ? ` with GPUs ${hostGpus().join(', ')}` : ''}${metrics ? `, Prometheus metrics on http://${metrics}/metrics` : ''}; Ctrl-C to stop`);
+  say(`worker polling ${taskQueue} and its host's queue ${hostTaskQueue(taskQueue)} on ${server.address}${opts.gpus !== undefined ? ` with GPUs ${hostGpus().join(', ')}` : ''}${metrics ? `, Prometheus metrics on http://${metrics}/metrics` : ''}${otel ? `, traces to ${otel}` : ''}; Ctrl-C to stop`);
   await worker.run();
   return 0;
 }

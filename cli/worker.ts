@@ -12,13 +12,27 @@ export function metricsAddress(value: string | undefined): string | undefined {
   return value;
 }
 
+/** `--otel-endpoint` / MLGYM_OTEL_ENDPOINT: the OTLP/HTTP traces endpoint a worker sends its spans to. */
+export function otelEndpoint(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['http:', 'https:'].includes(url.protocol)) throw new UsageError(`--otel-endpoint (MLGYM_OTEL_ENDPOINT) expects an http(s) URL of an OTLP traces endpoint, e.g. http://localhost:4318/v1/traces, got "${value}"`);
+  return value;
+}
+
 /**
  * A worker of this process on `taskQueue`. The worker runtime (a native addon and the workflow bundler)
  * is loaded only here, so commands that run no workflow start without it. The runtime is installed once per
  * process: `metrics` (host:port) given to the first call makes it serve the SDK's worker metrics for
- * Prometheus there, every series tagged with this host's id.
+ * Prometheus there, every series tagged with this host's id. With `otel` (an OTLP/HTTP traces URL), every workflow
+ * and activity is traced there (lib/temporal/tracing.ts).
  */
-export async function startWorker(address: string, taskQueue: string, metrics?: string): Promise<Worker> {
+export async function startWorker(address: string, taskQueue: string, metrics?: string, otel?: string): Promise<Worker> {
   const { DefaultLogger, NativeConnection, Runtime } = await import('@temporalio/worker');
   if (!runtimeInstalled) {
     // Worker chatter (bundling, state changes) stays out of the CLI's output; warnings still show.
@@ -27,5 +41,6 @@ export async function startWorker(address: string, taskQueue: string, metrics?: 
     runtimeInstalled = true;
   }
   const { createWorker } = await import('../worker.js');
-  return createWorker(await NativeConnection.connect(connectionOptions(address)), { taskQueue });
+  const tracing = otel ? (await import('../lib/temporal/tracing.js')).tracingWorkerOptions(otel, hostId()) : {};
+  return createWorker(await NativeConnection.connect(connectionOptions(address)), { taskQueue, ...tracing });
 }
