@@ -16,9 +16,11 @@ async function withRun<T>(runId: string, fn: (client: Client) => Promise<T>): Pr
   }
 }
 
-function describeStatus(s: RunStatus): string {
+/** The human line of `mlgym status`. */
+export function describeStatus(s: RunStatus): string {
   const best = s.bestScore === null ? '–' : s.bestScore;
-  return `${s.runId}: ${s.status}, step ${s.step}/${s.maxSteps}, $${s.costUsd.toFixed(4)} of $${s.budgetUsd.toFixed(2)}, best ${s.primaryMetric} ${best}, last action: ${s.lastAction || '–'}`;
+  const host = s.hostQueue ? `, on ${s.hostQueue}${s.migrations ? ` (moved ${s.migrations} time${s.migrations === 1 ? '' : 's'} off a lost host)` : ''}` : '';
+  return `${s.runId}: ${s.status}, step ${s.step}/${s.maxSteps}, $${s.costUsd.toFixed(4)} of $${s.budgetUsd.toFixed(2)}, best ${s.primaryMetric} ${best}${host}, last action: ${s.lastAction || '–'}`;
 }
 
 /** Live status of a running run, or the final state of a closed one. */

@@ -13,6 +13,7 @@ import { readAttempts, readMigrations, readTrajectory, recordName } from '../../
 import type { ProvisionResult, RunResult, RunStatus } from '../../lib/run/types.js';
 import { labels } from '../../lib/sandbox/docker.js';
 import { hostId, hostQueueOf, hostTaskQueue } from '../../lib/temporal/client.js';
+import { mlgym } from '../helpers/cli.js';
 import { startFakeOpenAI } from '../helpers/fakeOpenAI.js';
 import { runInput, startRun } from '../helpers/runs.js';
 import { s3Env, testS3Store } from '../helpers/s3.js';
@@ -249,6 +250,8 @@ describe('runs on two Docker hosts', () => {
           [11, [`${queue}@${hostA}`]],
         ]);
         expect(await run.query<RunStatus>('status')).toMatchObject({ migrations: 1, hostQueue: `${queue}@${hostA}` });
+        const shown = await mlgym(s3Env(bucket), 'show', run.workflowId);
+        expect(shown.stderr.split('\n').filter((l) => l.includes('re-run on'))).toEqual([10, 11].map((step) => expect.stringMatching(new RegExp(`^--- step ${step} .*re-run on ${queue}@${hostA} after a lost host$`))));
         // Container work before the move ran on B, after it on A; the move itself on A.
         const acts = activities((await run.fetchHistory()).events ?? []);
         const migrate = acts.findIndex((a) => a.type === 'migrate');

@@ -139,6 +139,14 @@ describe('the report page over a 3-task × 2-agent benchmark', () => {
     expect(html.length).toBeLessThan(60_000);
   });
 
+  it("marks the steps that ran again on another host after the run's host was lost", async () => {
+    const steps = [0, 1, 2].map((step) => ({ step, thought: '', action: `echo ${step}`, observation: '', costUsd: 0, ...(step === 1 ? { rerunOn: ['mlgym@host-a'] } : {}) }));
+    const { html } = buildReport({ title: 'moved', links: [], runs: [{ ...runs[0]!, steps }], generatedAt: new Date(0) });
+    expect(html.match(/re-run on mlgym@host-a after a lost host/g)).toHaveLength(1);
+    const stepOne = html.slice(html.indexOf('-step-1"'), html.indexOf('-step-2"'));
+    expect(stepOne).toContain('re-run on mlgym@host-a after a lost host');
+  });
+
   describe('mlgym report', () => {
     const env = { MLGYM_HOME: home, TEMPORAL_UI_URL: 'http://temporal.example:8080/', TEMPORAL_NAMESPACE: 'research' };
 
