@@ -15,13 +15,7 @@ export function metricsAddress(value: string | undefined): string | undefined {
 /** `--otel-endpoint` / MLGYM_OTEL_ENDPOINT: the OTLP/HTTP traces endpoint a worker sends its spans to. */
 export function otelEndpoint(value: string | undefined): string | undefined {
   if (value === undefined || value === '') return undefined;
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (!url || !['http:', 'https:'].includes(url.protocol)) throw new UsageError(`--otel-endpoint (MLGYM_OTEL_ENDPOINT) expects an http(s) URL of an OTLP traces endpoint, e.g. http://localhost:4318/v1/traces, got "${value}"`);
+  if (!URL.canParse(value) || !['http:', 'https:'].includes(new URL(value).protocol)) throw new UsageError(`--otel-endpoint (MLGYM_OTEL_ENDPOINT) expects an http(s) URL of an OTLP traces endpoint, e.g. http://localhost:4318/v1/traces, got "${value}"`);
   return value;
 }
 

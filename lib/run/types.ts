@@ -77,7 +77,7 @@ export interface RunState {
    * for the host's worker (RunInput.hostTimeoutS). Unset in runs started before the patch: they wait for their host.
    */
   hostTimeoutS?: number;
-  /** How many times the run moved to another host (lib/run/migration.ts). */
+  /** How many times the run moved to another host (activities/migrate.ts). */
   migrations?: number;
 }
 
