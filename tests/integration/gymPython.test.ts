@@ -36,8 +36,8 @@ describe('the Python Gym client (clients/python, installed by scripts/setup.sh)'
     const worker = await t.worker('gym-py');
     const out = await worker.runUntil(runPython(['-m', 'pytest', '-q', '-p', 'no:cacheprovider', '-rfEs', 'tests'], 'gym-py').finished);
     expect(out.code, out.stdout + out.stderr).toBe(0);
-    // Every test ran and passed: none skipped, none missing (8 without a server, 4 episodes).
-    expect(out.stdout).toMatch(/^12 passed in /m);
+    // Every test ran and passed: none skipped, none missing (9 without a server, 4 episodes).
+    expect(out.stdout).toMatch(/^13 passed in /m);
     expect(out.stdout + out.stderr).not.toMatch(/skipped|failed|error/i);
   });
 

@@ -120,3 +120,27 @@ def test_the_query_of_external_runs_names_only_ids():
     assert runs_query(task="blotto", running=False) == "MlgymModel = 'external' AND MlgymTask = 'blotto'"
     with pytest.raises(ValueError, match="expected an id"):
         runs_query(bench_id="x' OR MlgymModel != 'external")
+
+
+def test_exit_quiesces_the_shared_loop_before_the_interpreter_finalizes(monkeypatch):
+    # The exit handler is what keeps the Temporal client's threads from crashing a finishing trainer.
+    import asyncio
+    import atexit
+
+    from durable_mlgym import _runtime
+
+    _runtime._shutdown()  # the loop of earlier tests, if any: start from none
+    registered = []
+    monkeypatch.setattr(atexit, "register", registered.append)
+    loop = _runtime.loop()
+    stuck = asyncio.run_coroutine_threadsafe(asyncio.sleep(3600), loop)
+    _runtime._clients[("somewhere:7233", "default")] = object()  # type: ignore[assignment]
+    thread = _runtime._thread
+    assert registered == [_runtime._shutdown]
+
+    _runtime._shutdown()
+    assert stuck.cancelled()
+    assert _runtime._clients == {}
+    assert thread is not None and not thread.is_alive()
+    assert not loop.is_running()
+    assert _runtime.loop() is not loop  # a later use starts a fresh loop
