@@ -3,6 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { hostId, TASK_QUEUE } from '../../lib/temporal/client.js';
 import { mlgym } from '../helpers/cli.js';
 import { useTestTemporal } from '../helpers/temporal.js';
+import { useExclusively } from '../helpers/exclusive.js';
+
+useExclusively('default-queue');
 
 const json = (text: string) => JSON.parse(text);
 

@@ -19,6 +19,9 @@ import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fakeOpenAI.js';
 import { runInput, startRun } from '../helpers/runs.js';
 import { useFixtureTasks } from '../helpers/sandbox.js';
 import { useTestTemporal } from '../helpers/temporal.js';
+import { useExclusively } from '../helpers/exclusive.js';
+
+useExclusively('default-queue');
 
 /** The parent's commands: each step writes a file, step 3 also appends to step 1's, steps 4 and 5 change what the fork must not see. */
 const PARENT = ['echo zero > f0.txt', 'echo one > f1.txt', 'echo two > f2.txt', 'echo three > f3.txt && echo one-again >> f1.txt', 'rm f0.txt', 'echo five > f5.txt'];

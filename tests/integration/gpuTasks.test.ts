@@ -11,6 +11,9 @@ import { gradeWorkspace } from '../../lib/sandbox/grader.js';
 import { ensureTaskImage } from '../../lib/sandbox/images.js';
 import { useTestTemporal } from '../helpers/temporal.js';
 import { runInput, startRun } from '../helpers/runs.js';
+import { useExclusively } from '../helpers/exclusive.js';
+
+useExclusively('cpu');
 
 /** A broken artifact: a shell command run in the workspace after the baseline, and the grader's complaint. */
 interface Malformed {

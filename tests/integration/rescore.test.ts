@@ -14,6 +14,9 @@ import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fakeOpenAI.js';
 import { runInput, startRun } from '../helpers/runs.js';
 import { fixtureTasksDir } from '../helpers/sandbox.js';
 import { useTestTemporal } from '../helpers/temporal.js';
+import { useExclusively } from '../helpers/exclusive.js';
+
+useExclusively('default-queue');
 
 const fenced = (command: string) => ({ reply: `Next.\n\`\`\`\n${command}\n\`\`\`` });
 /** The task's answers are labels 1, 0: the validated file scores 0.5, the submitted one 1.0. */
