@@ -11,7 +11,7 @@ import LongestFirst from './tests/sequencer.js';
  * tier, then the workflow and integration tiers together, three files at a time. Most integration files
  * wait on containers, the dev server and timers rather than compute, so three in flight on a 2-core
  * machine take about half the time of one. Every file uses its own task queues and run ids; a file that
- * cannot share the CPU or the shared task queue says so with `useExclusively` (tests/helpers/exclusive.ts).
+ * cannot share the shared task queue says so with `useExclusively` (tests/helpers/exclusive.ts).
  */
 const PARALLEL_FILES = 3;
 

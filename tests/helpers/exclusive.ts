@@ -6,12 +6,11 @@ import { mlgymHome } from '../../lib/home.js';
 
 /**
  * What an integration file may not share with another file running at the same time (the integration tier
- * runs several files at once, see vitest.config.ts):
- * - `cpu`: the file trains models or times CPU-bound work; two such files at once would each take twice as long;
- * - `default-queue`: the file's worker serves the shared task queue (`mlgym`), where it would take the
- *   workflows of another file's CLI, with that file's environment missing.
+ * runs several files at once, see vitest.config.ts). `default-queue`: the file's worker serves the shared
+ * task queue (`mlgym`), where it would take the workflows of another file's CLI, whose environment (model
+ * endpoint, task folders) it does not have.
  */
-export type SharedResource = 'cpu' | 'default-queue';
+export type SharedResource = 'default-queue';
 
 /** How long a file waits for another to release a resource: longer than the longest file runs. */
 const WAIT_MS = 60 * 60_000;

@@ -9,9 +9,6 @@ import { docker, labels } from '../../lib/sandbox/docker.js';
 import { execIn } from '../../lib/sandbox/exec.js';
 import { useTestTemporal } from '../helpers/temporal.js';
 import { runInput, startRun } from '../helpers/runs.js';
-import { useExclusively } from '../helpers/exclusive.js';
-
-useExclusively('cpu');
 
 /**
  * How far a fresh baseline run may land from its recorded score: three standard deviations of the

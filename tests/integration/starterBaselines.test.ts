@@ -5,9 +5,6 @@ import { loadTask } from '../../lib/config/load.js';
 import { datasetsDir, taskFile, tasksDir } from '../../lib/home.js';
 import { parseEvaluation } from '../../lib/sandbox/grader.js';
 import { evaluateOnHost } from '../helpers/hostEvaluation.js';
-import { useExclusively } from '../helpers/exclusive.js';
-
-useExclusively('cpu');
 
 /**
  * Each game's starter strategy under MLGym-Bench's semantics (the full default: 10,000 games of 10
