@@ -1,8 +1,9 @@
 """The GPT family that languageModelingFineWeb grades, the token-shard reader and the loss the grader reports.
 
-baseline.py imports this file to train; the grader rebuilds GPT(GPTConfig(**model_config)) with its
-own copy of this file and loads model.pt into it, so a submission is a state dict of this
-architecture (editing this file changes your training, not what the grader builds). GPTConfig's
+baseline.py imports this file to train; the grader imports the workspace's copy of this file in a
+sandbox, builds GPT(GPTConfig(**model_config)), loads model.pt into it and captures forward(tokens)
+with torch.export on a (1, 1024) int64 input, so edits to the architecture are graded: keep forward a
+causal function of the tokens made of plain tensor operations, returning the logits. GPTConfig's
 options cover the usual variants: learned or rotary positions, LayerNorm or RMSNorm, GELU, ReLU^2 or
 SwiGLU MLPs, tied or separate output embeddings, QK normalisation and logit soft-capping.
 Shards: a header of 256 int32 (magic 20240520, version 1, token count), then the GPT-2 token ids as uint16.
