@@ -12,6 +12,12 @@ import { ensureTaskImage } from '../../lib/sandbox/images.js';
 import { useTestTemporal } from './temporal.js';
 import { runInput, startRun } from './runs.js';
 
+/**
+ * A safety limit, not a measurement: a fixture's training and grading take 0.5-2 minutes alone and up to
+ * about 5 sharing the CPU with the other files of the integration tier.
+ */
+const FIXTURE_TEST_TIMEOUT_MS = 15 * 60_000;
+
 /** A broken artifact: a shell command run in the workspace after the baseline, and the grader's complaint. */
 interface Malformed {
   what: string;
@@ -156,7 +162,7 @@ export function describeFixtureTasks(include: (taskId: string) => boolean): void
           expect(env.stdout.split('\n').slice(2).filter(Boolean)).toEqual(task.datasets.map((d) => d.name).sort());
           for (const file of graderOnlyFiles(task)) expect(await copiesOf(container.Id, file), `copies of ${file}`).toEqual([]);
           run = { runId: input.runId, image: container.Image, containerId: container.Id };
-        });
+        }, FIXTURE_TEST_TIMEOUT_MS);
 
         it("the evaluation rejects malformed artifacts, saying what is wrong", async () => {
           expect(run, 'needs the baseline run above').toBeDefined();
@@ -170,7 +176,7 @@ export function describeFixtureTasks(include: (taskId: string) => boolean): void
             const { validation } = await gradeWorkspace(runId, step++, image, task, ['validation']);
             expect(validation, c.what).toMatchObject({ ok: false, error: expect.stringMatching(c.error) });
           }
-        });
+        }, FIXTURE_TEST_TIMEOUT_MS);
       });
     }
   });
