@@ -2,11 +2,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { dockerDir } from '../home.js';
+import { withHostLock } from '../hostLock.js';
 import type { LoadedTask } from '../config/load.js';
 import { buildTar, treeEntries, type TarEntry } from './tar.js';
 import { docker, followProgress, AGENT_UID, RUNTIME_DIR, WORKSPACE } from './docker.js';
 
 export const BASE_IMAGE = 'mlgym-base';
+/** How long a process waits for another one's build of the same image (PyTorch's takes minutes). */
+const BUILD_WAIT_MS = 60 * 60_000;
 
 export class ImageBuildError extends Error {
   constructor(readonly taskId: string, readonly step: string, detail: string) {
@@ -121,12 +124,22 @@ export async function ensureTaskImage(task: LoadedTask, log: (line: string) => v
   }
   const { entries, wheels } = buildContext(task);
   const tag = `mlgym-env:${contextHash(entries, baseId)}`;
-  try {
-    await docker().getImage(tag).inspect();
+  if (await imageExists(tag)) return tag;
+  // Runs of one task provisioned together on a fresh host wait for one build rather than each building it.
+  return withHostLock(`image-${tag}`, BUILD_WAIT_MS, async () => {
+    if (!(await imageExists(tag))) await buildTaskImage(task, tag, entries, wheels, log);
     return tag;
-  } catch {
-    /* not built yet */
-  }
+  });
+}
+
+async function imageExists(tag: string): Promise<boolean> {
+  return docker()
+    .getImage(tag)
+    .inspect()
+    .then(() => true, () => false);
+}
+
+async function buildTaskImage(task: LoadedTask, tag: string, entries: TarEntry[], wheels: string[], log: (line: string) => void): Promise<void> {
   log(`building ${tag} for task ${task.id}${wheels.length ? ` with offered wheels ${wheels.map((w) => basename(w)).join(', ')}` : ''}`);
   const wheelEntries = wheels.map((w) => ({ name: `wheels/${basename(w)}`, content: readFileSync(w), mode: 0o644, uid: 0, gid: 0 }));
   let lastStep = 'start';
@@ -140,5 +153,4 @@ export async function ensureTaskImage(task: LoadedTask, log: (line: string) => v
   } catch (err) {
     throw new ImageBuildError(task.id, lastStep, (err as Error).message);
   }
-  return tag;
 }

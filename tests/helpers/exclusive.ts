@@ -1,8 +1,5 @@
-import { closeSync, openSync } from 'node:fs';
-import { join } from 'node:path';
-import lockfile from 'proper-lockfile';
 import { afterAll, beforeAll } from 'vitest';
-import { mlgymHome } from '../../lib/home.js';
+import { acquireHostLock } from '../../lib/hostLock.js';
 
 /**
  * What an integration file may not share with another file running at the same time (the integration tier
@@ -15,20 +12,11 @@ export type SharedResource = 'default-queue';
 /** How long a file waits for another to release a resource: longer than the longest file runs. */
 const WAIT_MS = 60 * 60_000;
 
-/**
- * Holds `resources` from before the file's first test until after its last. The locks are files in the
- * suite's MLGYM_HOME, one per resource (proper-lockfile: a lock whose holder died goes stale in 30 s).
- */
-export function useExclusively(...resources: SharedResource[]): void {
-  const releases: (() => Promise<void>)[] = [];
+/** Holds `resource` (a lock in the suite's MLGYM_HOME) from before the file's first test until after its last. */
+export function useExclusively(resource: SharedResource): void {
+  let release: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    for (const resource of [...resources].sort()) {
-      const file = join(mlgymHome(), `test-${resource}.lock`);
-      closeSync(openSync(file, 'a'));
-      releases.push(await lockfile.lock(file, { stale: 30_000, update: 5_000, retries: { retries: WAIT_MS / 1_000, factor: 1, minTimeout: 1_000, maxTimeout: 1_000 } }));
-    }
+    release = await acquireHostLock(`test-${resource}`, WAIT_MS);
   }, WAIT_MS);
-  afterAll(async () => {
-    for (const release of releases.splice(0).reverse()) await release();
-  });
+  afterAll(async () => release?.());
 }
