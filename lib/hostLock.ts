@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { mlgymHome } from './home.js';
 
-/** How often a waiting process tries again. */
-const RETRY_MS = 1_000;
+/** How often a waiting process tries again (a cheap mkdir). */
+const RETRY_MS = 100;
 
 /**
  * Holds the lock `name` among the processes of this host that share MLGYM_HOME (MLGYM_HOME/locks/<name>),

@@ -1,7 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { mlgymHome } from '../home.js';
+import { withHostLock } from '../hostLock.js';
+
+const LEASE_WAIT_MS = 10 * 60_000;
 
 /**
  * GPUs of this host, allotted to runs without overlap. The worker's GPUs are MLGYM_GPUS (ids as
@@ -47,25 +49,9 @@ function writeLeases(leases: Leases): void {
   renameSync(tmp, leaseFile());
 }
 
-/** Run `fn` holding the host's lease lock (a directory: mkdir is atomic); a lock older than 30 s is stale. */
-async function withLeaseLock<T>(fn: () => Promise<T>): Promise<T> {
-  const lock = `${leaseFile()}.lock`;
-  mkdirSync(mlgymHome(), { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 30_000) rmSync(lock, { recursive: true, force: true });
-      await sleep(20);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
+/** Run `fn` holding the host's lease lock; leases are held for moments, so a wait this long means something is stuck. */
+function withLeaseLock<T>(fn: () => Promise<T>): Promise<T> {
+  return withHostLock('gpu-leases', LEASE_WAIT_MS, fn);
 }
 
 /**

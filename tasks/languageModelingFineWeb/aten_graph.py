@@ -14,7 +14,8 @@ import base64
 import json
 import re
 
-FORMAT = "mlgym-aten-graph/1"
+from export_model import FORMAT  # the format's one definition (stdlib imports only)
+
 MAX_NODES = 200_000
 MAX_CONSTANT_BYTES = 48 << 20  # all lifted constants together
 MAX_ELEMENTS = 1 << 31  # the largest tensor a node may declare

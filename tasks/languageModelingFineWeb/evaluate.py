@@ -31,10 +31,10 @@ import time
 
 import grading
 from grading import fail, report
+from export_model import CHUNK_CHARS, MAX_CHARS as MAX_GRAPH_CHARS, WRAPPER_PREFIXES  # the exporter's own terms
 from model import EVAL_SEQ_LEN, GPT2_VOCAB  # the grader's copy of the starter's model.py: the windows and the metric
 
 SHARDS = {"validation": "fineweb_val_000000.bin", "test": "fineweb_test_000000.bin"}
-WRAPPER_PREFIXES = ("_orig_mod.", "module.")  # added by torch.compile and DistributedDataParallel
 # The largest files the grader copies and reads.
 CONFIG_BYTES = grading.MiB
 MODEL_BYTES = 16 * 1024 * grading.MiB
@@ -44,8 +44,6 @@ SOURCE_BYTES = grading.MiB  # model.py
 SANDBOX_BASE_MB = 6144
 SANDBOX = {"nproc": 64, "import_timeout_s": 120.0, "call_timeout_s": 900.0, "total_timeout_s": 1200.0,
            "env": {"CUDA_VISIBLE_DEVICES": ""}}
-MAX_GRAPH_CHARS = 64 << 20  # the JSON graph, sent in pieces of at most 64 Ki characters
-CHUNK_CHARS = 65536
 # Windows re-run with their tokens after a random position replaced by other real tokens: 8 of the fixture's
 # 32 windows, 1 in 64 of the real data's 10,240 (160).
 CAUSALITY_CHECKS, CAUSALITY_SHARE = 8, 64

@@ -32,7 +32,7 @@ import os
 import sys
 
 FORMAT = "mlgym-aten-graph/1"
-EVAL_SEQ_LEN = 1024
+EVAL_SEQ_LEN = 1024  # model.py's; in the sandbox, "model" is the agent's file, so the value is written here
 CHUNK_CHARS = 65536
 MAX_CHARS = 64 << 20  # the evaluator reads at most this much graph text
 MESSAGE_CHARS = 900
