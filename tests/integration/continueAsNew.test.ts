@@ -8,8 +8,8 @@ import { recordName, type ObservationRecord } from '../../lib/run/records.js';
 import { useTestTemporal } from '../helpers/temporal.js';
 import { runInput, startRun } from '../helpers/runs.js';
 
-const STEPS = Number(process.env.MLGYM_LONG_RUN_STEPS ?? 500);
-const EVERY = 100;
+const STEPS = Number(process.env.MLGYM_LONG_RUN_STEPS ?? 200);
+const EVERY = 50;
 
 describe('a long run continues as new with bounded history', () => {
   const t = useTestTemporal();

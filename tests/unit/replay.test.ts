@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { repoRoot } from '../../lib/home.js';
-import { workflowsPath } from '../../worker.js';
+import { cachedWorkflowBundle } from '../../lib/temporal/workflowBundle.js';
 
 const dir = join(repoRoot, 'tests', 'histories');
 const histories = readdirSync(dir).filter((f) => f.endsWith('.json'));
@@ -14,7 +14,7 @@ const histories = readdirSync(dir).filter((f) => f.endsWith('.json'));
  * would break running workflows fails here (use `patched()` for such changes; see docs/versioning.md).
  */
 describe('workflow replay against checked-in histories', async () => {
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } });
+  const workflowBundle = await cachedWorkflowBundle();
 
   it('has histories to replay', () => {
     expect(histories.length).toBeGreaterThan(0);

@@ -14,7 +14,8 @@ import type { BenchRun, BenchScores, BenchSpec, Comparison, Regression } from '.
 import type { Attempt, RunResult } from '../../lib/run/types.js';
 import { MlgymBenchId, MlgymModel, MlgymRegression, MlgymStatus, MlgymSuite, MlgymTask } from '../../lib/temporal/searchAttributes.js';
 import type { benchmark } from '../../workflows/benchmark.js';
-import { bundleWorkflows, useWorkflowTestEnv } from '../helpers/timeSkipping.js';
+import { useWorkflowTestEnv } from '../helpers/timeSkipping.js';
+import { cachedWorkflowBundle } from '../../lib/temporal/workflowBundle.js';
 
 /** The real artifact store in a folder of this file's: the benchmark's per-run records go there. */
 const artifacts = mkdtempSync(join(tmpdir(), 'mlgym-bench-wf-'));
@@ -256,27 +257,27 @@ describe('benchmark on the time-skipping server', () => {
     expect(result.runs.map((r) => r.submission)).toEqual(Array.from({ length: 12 }, (_, seed) => (seed === 7 ? null : world.finished.has(id(seed)) ? 42 : 100)));
 
     // Each execution's history (the patch marker, the records, the continue-as-new) replays against the code.
-    const workflowBundle = await bundleWorkflows();
+    const workflowBundle = await cachedWorkflowBundle();
     for (const runId of executions) {
       const history = await t.client.workflow.getHandle(benchId, runId).fetchHistory();
       await expect(Worker.runReplayHistory({ workflowBundle }, history, benchId)).resolves.toBeUndefined();
     }
   });
 
-  it('runs 2,000 runs through several executions with bounded input, the concurrency limit held and each run started once', async () => {
+  it('runs 600 runs through several executions with bounded input, the concurrency limit held and each run started once', async () => {
     const benchId = 'bench-large';
-    const s = spec({ suite: 'large', tasks: ['taskA', 'taskB'], models: ['m1', 'm2'], seeds: 500, concurrency: 20, runsPerExecution: 300, totalBudgetUsd: 1000, budgetUsd: 1 });
+    const s = spec({ suite: 'large', tasks: ['taskA', 'taskB'], models: ['m1', 'm2'], seeds: 150, concurrency: 20, runsPerExecution: 100, totalBudgetUsd: 300, budgetUsd: 1 });
     const jobs = benchJobs(s);
     const ids = jobs.map((job) => benchRunId(benchId, job));
-    const reused = new Set([ids[0]!, ids[299]!, ids[300]!, ids[1999]!]);
-    const failing = new Set([ids[1]!, ids[650]!, ids[1500]!]);
+    const reused = new Set([ids[0]!, ids[99]!, ids[100]!, ids[599]!]);
+    const failing = new Set([ids[1]!, ids[250]!, ids[450]!]);
     resetWorld({ finished: new Map([...reused].map((runId) => [runId, 0.5])), failing, limit: 1, newRuns: ids.length - reused.size });
     t.stubs.use();
     const { handle, result } = await runBenchmark(benchId, s);
 
-    // 2,000 runs at 300 per execution: 7 executions, each one's input the spec and two numbers of progress.
+    // 600 runs at 100 per execution: 6 executions, each one's input the spec and two numbers of progress.
     const executions = [...new Set(t.stubs.of('recordBenchRun').map((c) => c.workflowRunId))];
-    expect(executions).toHaveLength(7);
+    expect(executions).toHaveLength(6);
     const history = await handle.fetchHistory();
     const continued = history.events!.find((e) => e.workflowExecutionContinuedAsNewEventAttributes);
     expect(continued).toBeUndefined(); // the last execution's history: it ended, it did not continue
@@ -284,7 +285,7 @@ describe('benchmark on the time-skipping server', () => {
     const first = await t.client.workflow.getHandle(benchId, executions[0]).fetchHistory();
     const carried = first.events!.find((e) => e.workflowExecutionContinuedAsNewEventAttributes)!.workflowExecutionContinuedAsNewEventAttributes!;
     expect(carried.input!.payloads).toHaveLength(2);
-    expect(JSON.parse(Buffer.from(carried.input!.payloads![1]!.data!).toString('utf8'))).toEqual({ next: 300, pool: { committed: expect.any(Number), unstarted: 1700 } });
+    expect(JSON.parse(Buffer.from(carried.input!.payloads![1]!.data!).toString('utf8'))).toEqual({ next: 100, pool: { committed: expect.any(Number), unstarted: 500 } });
 
     // Each new run provisioned once, never more than 20 at once; each run looked up and recorded once.
     const provisioned = t.stubs.argsOf('provision').map((a) => a.runId);
@@ -310,8 +311,8 @@ describe('benchmark on the time-skipping server', () => {
     expect(Object.keys(given)).toHaveLength(ids.length - reused.size);
     expect(Object.values(given).every((b) => b! > 0 && b! <= 1)).toBe(true);
     const committed = reused.size * 0.5 + [...failing].reduce((sum, r) => sum + given[r]!, 0) + (ids.length - reused.size - failing.size) * RUN_COST;
-    expect(committed).toBeLessThanOrEqual(1000);
-    expect(given[ids[301]!]!).toBeGreaterThan(1000 / 2000);
+    expect(committed).toBeLessThanOrEqual(300);
+    expect(given[ids[101]!]!).toBeGreaterThan(300 / 600);
     const sa = (await handle.describe()).typedSearchAttributes;
     expect(sa.get(MlgymBenchId)).toBe(benchId);
     expect(sa.get(MlgymSuite)).toBe('large');

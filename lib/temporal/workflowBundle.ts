@@ -1,0 +1,33 @@
+// The workflow code of this checkout, bundled once per build and host. Bundling (webpack) costs a few CPU
+// seconds, which every starting worker paid: a CLI's own, one restarted after a crash, each test file's.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bundleWorkflowCode, type WorkflowBundlePath } from '@temporalio/worker';
+import { mlgymHome, workflowsPath } from '../home.js';
+import { contentBuildId } from './deployment.js';
+
+const silent = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/**
+ * The path of this checkout's workflow bundle with `interceptorModules`, built
+ * on first use into MLGYM_HOME/cache/workflows. Its name is the content hash of the code (contentBuildId:
+ * workflows, lib, package-lock.json) and of the modules, so changed code gets a new bundle. Two processes that
+ * build the same bundle at once both write a whole file and rename it into place.
+ */
+export async function cachedWorkflowBundle(interceptorModules: string[] = []): Promise<WorkflowBundlePath> {
+  const key = createHash('sha256').update([contentBuildId(), ...interceptorModules].join('\0')).digest('hex').slice(0, 16);
+  const dir = join(mlgymHome(), 'cache', 'workflows');
+  const codePath = join(dir, `${key}.js`);
+  if (existsSync(codePath)) return { codePath };
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    workflowInterceptorModules: interceptorModules,
+    logger: silent,
+  });
+  mkdirSync(dir, { recursive: true });
+  const partial = `${codePath}.${process.pid}.partial`;
+  writeFileSync(partial, code);
+  renameSync(partial, codePath);
+  return { codePath };
+}
