@@ -2,18 +2,22 @@ import { defineConfig } from 'vitest/config';
 import LongestFirst from './tests/sequencer.js';
 
 /**
- * Three tiers. `unit` needs neither Docker nor a Temporal server (`npm run test:unit`); `workflow`
- * runs the workflows against stub activities on the time-skipping test server; `integration` uses the
- * real dev server and Docker engine that its global set-up starts and checks. `npm test` runs these three;
+ * The tiers. `unit` needs neither Docker nor a Temporal server (`npm run test:unit`); `workflow` runs the
+ * workflows against stub activities on the time-skipping test server; `training` trains and grades the
+ * GPU-scale tasks on their fixture data, compute-bound; `integration` uses the real dev server and Docker
+ * engine (like `training`, through the global set-up that starts and checks them). `npm test` runs these four;
  * `engine` (a Docker engine restart) runs only by name.
  *
  * Vitest runs the projects of one `sequence.groupOrder` together, with one worker count: first the unit
- * tier, then the workflow and integration tiers together, three files at a time. Most integration files
- * wait on containers, the dev server and timers rather than compute, so three in flight on a 2-core
- * machine take about half the time of one. Every file uses its own task queues and run ids; a file that
- * cannot share the shared task queue says so with `useExclusively` (tests/helpers/exclusive.ts).
+ * tier; then the training files, three at a time, each about one core's worth of single-threaded training
+ * on a 2-core machine; then the workflow and integration tiers together, LATER_FILES at a time, because
+ * most of their files wait on containers, the dev server and timers rather than compute. Every file uses
+ * its own task queues and run ids; a file that cannot share the shared task queue says so with
+ * `useExclusively` (tests/helpers/exclusive.ts).
  */
-const PARALLEL_FILES = 3;
+const TRAINING_FILES = 3;
+const LATER_FILES = 5;
+const globalSetup = ['tests/globalSetup.ts'];
 
 export default defineConfig({
   test: {
@@ -24,14 +28,26 @@ export default defineConfig({
       // Two files at a time even on a 2-core machine (vitest's default there is one): most unit files wait
       // on python3 child processes, so two in flight keep both cores busy.
       { test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], pool: 'forks', maxWorkers: 2, sequence: { groupOrder: 0 }, testTimeout: 30_000 } },
+      {
+        test: {
+          name: 'training',
+          include: ['tests/training/**/*.test.ts'],
+          pool: 'forks',
+          maxWorkers: TRAINING_FILES,
+          sequence: { groupOrder: 1 },
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          globalSetup,
+        },
+      },
       // Each file starts its own time-skipping server.
       {
         test: {
           name: 'workflow',
           include: ['tests/workflow/**/*.test.ts'],
           pool: 'forks',
-          maxWorkers: PARALLEL_FILES,
-          sequence: { groupOrder: 1 },
+          maxWorkers: LATER_FILES,
+          sequence: { groupOrder: 2 },
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
@@ -42,11 +58,11 @@ export default defineConfig({
           include: ['tests/integration/**/*.test.ts', 'tests/browser/**/*.test.ts'],
           exclude: ['tests/integration/engineRestart.test.ts'],
           pool: 'forks',
-          maxWorkers: PARALLEL_FILES,
-          sequence: { groupOrder: 1 },
+          maxWorkers: LATER_FILES,
+          sequence: { groupOrder: 2 },
           testTimeout: 300_000,
           hookTimeout: 300_000,
-          globalSetup: ['tests/globalSetup.ts'],
+          globalSetup,
         },
       },
       // Restarts the Docker engine, stopping every container on the machine: only when asked for by name
@@ -57,10 +73,10 @@ export default defineConfig({
           include: ['tests/integration/engineRestart.test.ts'],
           pool: 'forks',
           maxWorkers: 1,
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 3 },
           testTimeout: 300_000,
           hookTimeout: 300_000,
-          globalSetup: ['tests/globalSetup.ts'],
+          globalSetup,
         },
       },
     ],

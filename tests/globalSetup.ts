@@ -17,6 +17,8 @@ let home: string | undefined;
  * a check that the Docker engine answers. Missing any is a failure, not a skip.
  */
 export async function setup(): Promise<void> {
+  // Two projects (training, integration) name this file; their tests share what the first call started.
+  if (process.env.MLGYM_TEST_SUITE_HOME) return;
   await new Docker().ping().catch((err: Error) => {
     throw new Error(`the tests need a Docker engine (run \`npm run setup\`): ${err.message}`);
   });
@@ -28,7 +30,7 @@ export async function setup(): Promise<void> {
   const versitygw = versitygwBinary();
   process.env.MLGYM_TEMPORAL_TEST_SERVER = temporalTestServer();
   home = mkdtempSync(join(tmpdir(), 'mlgym-test-'));
-  process.env.MLGYM_HOME = home;
+  process.env.MLGYM_HOME = process.env.MLGYM_TEST_SUITE_HOME = home;
   const storage = await startS3Server(versitygw, join(home, 's3'));
   s3 = storage.process;
   Object.assign(process.env, { MLGYM_TEST_S3_ENDPOINT: storage.endpoint, MLGYM_TEST_S3_ACCESS_KEY: storage.accessKey, MLGYM_TEST_S3_SECRET_KEY: storage.secretKey });

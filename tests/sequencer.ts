@@ -7,9 +7,10 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * are the files' durations in seconds on a 2-core CI machine, rounded (files not listed are short).
  */
 const SECONDS: Record<string, number> = {
-  'tests/integration/gpuTasks.test.ts': 420,
-  'tests/integration/fineWebArchitecture.test.ts': 320,
-  'tests/integration/rlTasks.test.ts': 330,
+  'tests/training/fineWebArchitecture.test.ts': 345,
+  'tests/training/rlTasks.test.ts': 320,
+  'tests/training/languageTasks.test.ts': 230,
+  'tests/training/imageTasks.test.ts': 200,
   'tests/integration/benchmark.test.ts': 270,
   'tests/integration/multiHost.test.ts': 140,
   'tests/integration/versioning.test.ts': 140,

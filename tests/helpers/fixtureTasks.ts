@@ -9,6 +9,7 @@ import { findAgentContainer, removeRunResources } from '../../lib/sandbox/contai
 import { execIn } from '../../lib/sandbox/exec.js';
 import { gradeWorkspace } from '../../lib/sandbox/grader.js';
 import { ensureTaskImage } from '../../lib/sandbox/images.js';
+import { copiesIn } from './copies.js';
 import { useTestTemporal } from './temporal.js';
 import { runInput, startRun } from './runs.js';
 
@@ -95,14 +96,6 @@ function tolerance(task: LoadedTask, metric: string, recorded: number): number {
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
-/** Paths in the container of files with exactly the content of `file`. */
-async function copiesOf(containerId: string, file: string): Promise<string[]> {
-  const digest = sha256(file);
-  const size = statSync(file).size;
-  const out = await execIn(containerId, ['sh', '-c', `find / \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -type f -size ${size}c -print0 2>/dev/null | xargs -0 -r sha256sum`], { user: 'root' });
-  return out.stdout.split('\n').filter((l) => l.startsWith(digest)).map((l) => l.slice(66));
-}
-
 /** Every file under a folder. */
 const filesUnder = (dir: string): string[] => readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f)).filter((f) => statSync(f).isFile());
 
@@ -122,8 +115,8 @@ function graderOnlyFiles(task: LoadedTask): string[] {
 
 /**
  * The tests of the GPU-scale tasks (the keys of `malformed`) that `include` picks: each one's baseline run on
- * its fixture data to its recorded score, and its grader's refusals. Two files split them (gpuTasks: the
- * rest, rlTasks: the RL tasks), so that the integration tier trains the two halves at the same time.
+ * its fixture data to its recorded score, and its grader's refusals. Three files of the training tier split
+ * them (tests/training: imageTasks, languageTasks, rlTasks), so that their trainings run side by side.
  */
 export function describeFixtureTasks(include: (taskId: string) => boolean): void {
   describe('the GPU-scale tasks on their fixture data, with the baseline agent, through the real server, worker and Docker', () => {
@@ -160,7 +153,7 @@ export function describeFixtureTasks(include: (taskId: string) => boolean): void
           const env = await execIn(container.Id, ['sh', '-c', 'echo $MLGYM_DATA; nproc; ls data 2>/dev/null']);
           expect(env.stdout.split('\n')[0]).toBe('fixture');
           expect(env.stdout.split('\n').slice(2).filter(Boolean)).toEqual(task.datasets.map((d) => d.name).sort());
-          for (const file of graderOnlyFiles(task)) expect(await copiesOf(container.Id, file), `copies of ${file}`).toEqual([]);
+          for (const [file, copies] of await copiesIn(container.Id, graderOnlyFiles(task))) expect(copies, `copies of ${file}`).toEqual([]);
           run = { runId: input.runId, image: container.Image, containerId: container.Id };
         }, FIXTURE_TEST_TIMEOUT_MS);
 

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadTask, type LoadedTask } from '../../lib/config/load.js';
@@ -7,6 +6,7 @@ import { datasetsDir, taskFile } from '../../lib/home.js';
 import type { RunResult } from '../../lib/run/types.js';
 import { docker, labels } from '../../lib/sandbox/docker.js';
 import { execIn } from '../../lib/sandbox/exec.js';
+import { copiesIn } from '../helpers/copies.js';
 import { useTestTemporal } from '../helpers/temporal.js';
 import { runInput, startRun } from '../helpers/runs.js';
 
@@ -42,18 +42,6 @@ const dataChecks: Record<string, { dir: string; check: string; expected: string[
   },
 };
 
-/** Paths of files in the container with exactly the content of `file` (found by size, then hash). */
-async function copiesOf(containerId: string, file: string): Promise<string[]> {
-  const digest = createHash('sha256').update(readFileSync(file)).digest('hex');
-  const size = statSync(file).size;
-  const out = await execIn(
-    containerId,
-    ['sh', '-c', `find / \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -type f -size ${size}c -print0 2>/dev/null | xargs -0 -r sha256sum`],
-    { user: 'root' },
-  );
-  return out.stdout.split('\n').filter((l) => l.startsWith(digest)).map((l) => l.slice(66));
-}
-
 describe('the CPU tasks with the baseline agent, through the real server, worker and Docker', () => {
   const t = useTestTemporal();
 
@@ -86,10 +74,8 @@ describe('the CPU tasks with the baseline agent, through the real server, worker
         expect(info).toBeDefined();
         const found = await execIn(info!.Id, ['sh', '-c', `find / \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o \\( ${secrets[id]!.map((n) => `-name '${n}'`).join(' -o ')} \\) -print 2>/dev/null`], { user: 'root' });
         expect(found.stdout.trim()).toBe('');
-        for (const name of secrets[id]!) {
-          const file = join(task.dir, name);
-          if (statSafe(file)) expect(await copiesOf(info!.Id, file), `copies of ${name}`).toEqual([]);
-        }
+        const secretFiles = secrets[id]!.map((name) => join(task.dir, name)).filter(statSafe);
+        for (const [file, copies] of await copiesIn(info!.Id, secretFiles)) expect(copies, `copies of ${file}`).toEqual([]);
         const data = dataChecks[id];
         if (data) {
           // root-owned and read-only, so the agent cannot change what the grader's answers refer to

@@ -35,7 +35,8 @@ function variant(...edits: [string, string][]): string {
  * Run in the workspace by the helper container: builds GPT(GPTConfig(...)) from the workspace's model.py (the
  * starter's when there is none), gives it seeded random weights large enough for the architecture to matter,
  * saves model.pt and model_config.pt, and prints the eager losses on the validation shard with the grader's
- * metric (the starter's mean_loss): the agent's model, and the same weights in the starter's GPT where they fit.
+ * metric (the starter's mean_loss): the agent's model, and the same weights in the starter's GPT where they fit
+ * (the same number, not computed again, when the workspace has no model.py).
  */
 const PREPARE = `
 import dataclasses, importlib.util, json, os, sys, torch
@@ -63,7 +64,7 @@ losses = {"agent": reference.mean_loss(model, tokens, "cpu", windows_per_batch=1
 try:
     other = reference.GPT(reference.GPTConfig(**dataclasses.asdict(config))).eval()
     other.load_state_dict(torch.load("model.pt"))
-    losses["starter"] = reference.mean_loss(other, tokens, "cpu", windows_per_batch=1)
+    losses["starter"] = losses["agent"] if agent is reference else reference.mean_loss(other, tokens, "cpu", windows_per_batch=1)
 except RuntimeError:
     pass
 print("LOSSES " + json.dumps(losses))
@@ -253,9 +254,11 @@ describe('languageModelingFineWeb grades the agent\'s own architecture, through 
   }, 900_000);
 
   it('(b) a model that looks ahead fails the causality check, never scores', async () => {
-    for (const modelPy of [lookAhead, peekNext]) {
-      const { outcomes } = await grade({ modelPy, weightsOnly: true }, ['validation', 'test']);
-      for (const split of ['validation', 'test'] as const) {
+    // Each split draws its own windows to check: both splits for one model, the validation split for the other.
+    const cases: [string, Split[]][] = [[lookAhead, ['validation', 'test']], [peekNext, ['validation']]];
+    for (const [modelPy, splits] of cases) {
+      const { outcomes } = await grade({ modelPy, weightsOnly: true }, splits);
+      for (const split of splits) {
         refused(outcomes[split], /^the model looks ahead: replacing the tokens from position \d+ on \(window \d+\) changed its logits at position \d+, before them/);
       }
     }

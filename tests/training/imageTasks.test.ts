@@ -1,3 +1,3 @@
 import { describeFixtureTasks } from '../helpers/fixtureTasks.js';
 
-describeFixtureTasks((id) => !id.startsWith('rl'));
+describeFixtureTasks((id) => id.startsWith('image'));

@@ -1,0 +1,3 @@
+import { describeFixtureTasks } from '../helpers/fixtureTasks.js';
+
+describeFixtureTasks((id) => id === 'naturalLanguageInferenceMNLI' || id === 'languageModelingFineWeb');
