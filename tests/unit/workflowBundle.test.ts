@@ -1,10 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lib/home.js';
-import { cachedWorkflowBundle } from '../../lib/temporal/workflowBundle.js';
+import { cachedWorkflowBundle, KEPT_BUNDLES } from '../../lib/temporal/workflowBundle.js';
 
 describe('the workflow bundle cache', () => {
   const home = mkdtempSync(join(tmpdir(), 'mlgym-bundle-'));
@@ -20,10 +20,10 @@ describe('the workflow bundle cache', () => {
     const first = await cachedWorkflowBundle();
     expect(first.codePath.startsWith(join(home, 'cache', 'workflows'))).toBe(true);
     expect(readFileSync(first.codePath, 'utf8').includes('function agentRun(')).toBe(true);
-    const written = statSync(first.codePath).mtimeMs;
+    const written = statSync(first.codePath).ino;
     const second = await cachedWorkflowBundle();
     expect(second.codePath).toBe(first.codePath);
-    expect(statSync(second.codePath).mtimeMs).toBe(written);
+    expect(statSync(second.codePath).ino).toBe(written); // the same file, not written again
     expect(readdirSync(join(home, 'cache', 'workflows'))).toEqual([first.codePath.split('/').at(-1)]);
   });
 
@@ -36,5 +36,20 @@ describe('the workflow bundle cache', () => {
     const loaded = `"./${relative(repoRoot, tracing)}")`;
     expect(readFileSync(traced.codePath, 'utf8').includes(loaded)).toBe(true);
     expect(readFileSync(plain.codePath, 'utf8').includes(loaded)).toBe(false);
+  });
+
+  it(`keeps the ${KEPT_BUNDLES} most recently used bundles when it makes one`, async () => {
+    const dir = join(home, 'cache', 'workflows');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    // Bundles of older builds, the first used most recently.
+    const old = Array.from({ length: KEPT_BUNDLES + 2 }, (_, i) => join(dir, `old${i}.js`));
+    old.forEach((file, i) => {
+      writeFileSync(file, '');
+      const used = new Date(Date.now() - (i + 1) * 60_000);
+      utimesSync(file, used, used);
+    });
+    const made = await cachedWorkflowBundle();
+    expect(readdirSync(dir).map((name) => join(dir, name)).sort()).toEqual([made.codePath, ...old.slice(0, KEPT_BUNDLES - 1)].sort());
   });
 });
