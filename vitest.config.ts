@@ -9,14 +9,13 @@ import LongestFirst from './tests/sequencer.js';
  * `engine` (a Docker engine restart) runs only by name.
  *
  * Vitest runs the projects of one `sequence.groupOrder` together, with one worker count: first the unit
- * tier; then the training files, three at a time, each about one core's worth of single-threaded training
- * on a 2-core machine; then the workflow and integration tiers together, LATER_FILES at a time, because
- * most of their files wait on containers, the dev server and timers rather than compute. Every file uses
- * its own task queues and run ids; a file that cannot share the shared task queue says so with
- * `useExclusively` (tests/helpers/exclusive.ts).
+ * tier, then the other three, PARALLEL_FILES files at a time, longest first (tests/sequencer.ts), so the
+ * training files start together, each about one core of single-threaded training, and the files that
+ * mostly wait on containers, the dev server and timers fill the slots as they end. Every file uses its own
+ * task queues and run ids; a file that cannot share the shared task queue says so with `useExclusively`
+ * (tests/helpers/exclusive.ts).
  */
-const TRAINING_FILES = 3;
-const LATER_FILES = 5;
+const PARALLEL_FILES = 4;
 const globalSetup = ['tests/globalSetup.ts'];
 
 export default defineConfig({
@@ -33,7 +32,7 @@ export default defineConfig({
           name: 'training',
           include: ['tests/training/**/*.test.ts'],
           pool: 'forks',
-          maxWorkers: TRAINING_FILES,
+          maxWorkers: PARALLEL_FILES,
           sequence: { groupOrder: 1 },
           testTimeout: 300_000,
           hookTimeout: 300_000,
@@ -46,8 +45,8 @@ export default defineConfig({
           name: 'workflow',
           include: ['tests/workflow/**/*.test.ts'],
           pool: 'forks',
-          maxWorkers: LATER_FILES,
-          sequence: { groupOrder: 2 },
+          maxWorkers: PARALLEL_FILES,
+          sequence: { groupOrder: 1 },
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
@@ -58,8 +57,8 @@ export default defineConfig({
           include: ['tests/integration/**/*.test.ts', 'tests/browser/**/*.test.ts'],
           exclude: ['tests/integration/engineRestart.test.ts'],
           pool: 'forks',
-          maxWorkers: LATER_FILES,
-          sequence: { groupOrder: 2 },
+          maxWorkers: PARALLEL_FILES,
+          sequence: { groupOrder: 1 },
           testTimeout: 300_000,
           hookTimeout: 300_000,
           globalSetup,
@@ -73,7 +72,7 @@ export default defineConfig({
           include: ['tests/integration/engineRestart.test.ts'],
           pool: 'forks',
           maxWorkers: 1,
-          sequence: { groupOrder: 3 },
+          sequence: { groupOrder: 2 },
           testTimeout: 300_000,
           hookTimeout: 300_000,
           globalSetup,
