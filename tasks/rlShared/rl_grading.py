@@ -216,14 +216,14 @@ def episode_returns(policy, env, env_params, seed_keys, horizon):
 
 def grade(env_id):
     """Score the workspace's checkpoints on gymnax environment `env_id` and report the metrics."""
-    import gymnax
-
     grading.split()
+    config = read_config(env_id)
+    variables = [load_variables(p) for p in checkpoint_files()]
+    import gymnax  # after the artifact's own checks: a malformed submission fails without waiting for it (1.5 s)
+
     jax.config.update("jax_compilation_cache_dir", os.path.join(tempfile.gettempdir(), "jax-cache"))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
-    config = read_config(env_id)
     env, env_params = gymnax.make(env_id)
-    variables = [load_variables(p) for p in checkpoint_files()]
     seed_keys = jax.random.split(jax.random.PRNGKey(int(grading.secret("seed"))), N_SEEDS)
     sandbox_env = {**SANDBOX_JAX_CACHE, **({"XLA_FLAGS": helpers.FIXTURE_XLA_FLAGS} if helpers.FIXTURE else {})}
     with grading.agent_function("src/networks.py", "evaluation_policy", "request", copy=network_code(),
