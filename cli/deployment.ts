@@ -22,7 +22,6 @@ import { workflowsPath as thisCheckoutWorkflows } from '../lib/home.js';
 import { connect } from './connect.js';
 import { printJson, say, UsageError } from './output.js';
 
-
 interface DeploymentFlag {
   deployment?: string;
   json?: boolean;

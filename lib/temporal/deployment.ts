@@ -450,9 +450,8 @@ export interface MoveResult {
  * code would not reproduce it (a nondeterminism error on that build).
  */
 export async function replayChecker(client: Client, workflowsPath: string): Promise<(workflowId: string) => Promise<void>> {
-  const { bundleWorkflowCode, Worker } = await import('@temporalio/worker');
-  const quiet = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: quiet });
+  const [{ Worker }, { bundleWorkflows }] = await Promise.all([import('@temporalio/worker'), import('./workflowBundle.js')]);
+  const workflowBundle = await bundleWorkflows(workflowsPath);
   return async (workflowId) => {
     const history = await client.workflow.getHandle(workflowId).fetchHistory();
     try {

@@ -30,17 +30,18 @@ export async function cachedWorkflowBundle(interceptorModules: string[] = []): P
   } catch {
     // not made yet (or just pruned by another process): make it
   }
-  const { code } = await bundleWorkflowCode({
-    workflowsPath,
-    workflowInterceptorModules: interceptorModules,
-    logger: silent,
-  });
+  const { code } = await bundleWorkflows(workflowsPath, interceptorModules);
   mkdirSync(dir, { recursive: true });
   const partial = `${codePath}.${process.pid}.partial`;
   writeFileSync(partial, code);
   renameSync(partial, codePath);
   pruneBundles(dir);
   return { codePath };
+}
+
+/** The workflows at `path` (this checkout's or another build's), bundled now, with nothing logged. */
+export function bundleWorkflows(path: string, interceptorModules: string[] = []): Promise<{ code: string }> {
+  return bundleWorkflowCode({ workflowsPath: path, workflowInterceptorModules: interceptorModules, logger: silent });
 }
 
 /** Removes all but the KEPT_BUNDLES most recently used bundles (a worker reads its bundle once, at start). */

@@ -11,8 +11,6 @@ import { cachedWorkflowBundle } from '../../lib/temporal/workflowBundle.js';
 import { temporalTestServer } from '../../lib/temporal/server.js';
 import { indexedValueType } from '../../lib/temporal/registerSearchAttributes.js';
 
-const quiet = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-
 let runtimeInstalled = false;
 
 
