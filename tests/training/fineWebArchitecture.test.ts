@@ -76,7 +76,7 @@ interface Workspace {
   /** model.py of the agent (none: the grader falls back to the starter's). */
   modelPy?: string;
   /** Files written as they are. */
-  files?: Record<string, string>;
+  files?: Record<string, string | Buffer>;
   /** Run after PREPARE (or instead of it, with prepare: false), as agent, in the workspace. */
   shell?: string;
   prepare?: boolean;
@@ -92,6 +92,29 @@ interface Graded {
 
 let task: LoadedTask;
 let image: string;
+/** model.pt and model_config.pt as SMALL_WEIGHTS writes them. */
+let smallWeights: Record<string, Buffer>;
+
+/** The files `names` that a shell command writes, run as the agent's user in a scratch folder of the task's image. */
+async function filesWrittenBy(command: string, names: string[]): Promise<Record<string, Buffer>> {
+  const helper = await docker().createContainer({
+    Image: image,
+    User: 'agent',
+    Tty: true,
+    Cmd: ['bash', '-c', `set -e; cd "$(mktemp -d)"; ${command}; for f in ${names.join(' ')}; do base64 -w0 "$f"; echo; done`],
+    HostConfig: { NetworkMode: 'none', CapDrop: ['ALL'] },
+  });
+  try {
+    await helper.start();
+    const { StatusCode } = (await helper.wait()) as { StatusCode: number };
+    const log = (await helper.logs({ stdout: true, stderr: true })).toString();
+    expect(StatusCode, log.slice(-2000)).toBe(0);
+    const lines = log.split(/\r?\n/).filter(Boolean).slice(-names.length);
+    return Object.fromEntries(names.map((name, i) => [name, Buffer.from(lines[i]!, 'base64')]));
+  } finally {
+    await helper.remove({ force: true });
+  }
+}
 
 /** Write a workspace as the agent would, grade it in the grader container, remove it. */
 async function grade(ws: Workspace, splits: Split[] = ['validation']): Promise<Graded> {
@@ -201,7 +224,7 @@ for fd in range(64):
     except OSError:
         pass
 ` + starter;
-/** Small weights for the starter's GPT with 1 layer of width 8, written by the agent. */
+/** Small weights for the starter's GPT with 1 layer of width 8 (made once, in beforeAll: smallWeights). */
 const SMALL_WEIGHTS = `python3 -c "
 import torch
 torch.save({'n_layer': 1, 'n_head': 1, 'n_embd': 8, 'mlp_hidden': 8}, 'model_config.pt')
@@ -233,6 +256,7 @@ describe('languageModelingFineWeb grades the agent\'s own architecture, through 
   beforeAll(async () => {
     task = loadTask(taskFile(TASK), datasetsDir, { data: 'fixture' });
     image = await ensureTaskImage(task, () => undefined);
+    smallWeights = await filesWrittenBy(SMALL_WEIGHTS, ['model.pt', 'model_config.pt']);
   }, 30 * 60_000);
 
   it('(a) an honest change of architecture is graded with its own code: the eager model\'s loss, not the starter GPT\'s', async () => {
@@ -265,7 +289,7 @@ describe('languageModelingFineWeb grades the agent\'s own architecture, through 
   }, 900_000);
 
   it('(c) model.py that reads the grader\'s files or forges a result at import gets nothing and no score', async () => {
-    const withWeights = await grade({ modelPy: looter, prepare: false, shell: SMALL_WEIGHTS }, ['validation', 'test']);
+    const withWeights = await grade({ modelPy: looter, prepare: false, files: smallWeights }, ['validation', 'test']);
     for (const split of ['validation', 'test'] as const) {
       const outcome = withWeights.outcomes[split]!;
       refused(outcome, /^importing model\.py raised RuntimeError: LOOT /);
@@ -275,7 +299,7 @@ describe('languageModelingFineWeb grades the agent\'s own architecture, through 
       expect(error).toContain('/srv/mlgym/stage/model.pt=PermissionError');
       expect(error).toContain('secrets=[]');
     }
-    const forged = await grade({ modelPy: forger, prepare: false, shell: SMALL_WEIGHTS }, ['validation', 'test']);
+    const forged = await grade({ modelPy: forger, prepare: false, files: smallWeights }, ['validation', 'test']);
     for (const split of ['validation', 'test'] as const) refused(forged.outcomes[split], /^export_model\.py sent a malformed reply to call 1: /);
   }, 900_000);
 
@@ -326,12 +350,12 @@ torch.save({}, 'model.pt')
         /^node x of the exported graph returned \(1, 1024, 60000\), it was captured with shape \(1, 1024, 50304\)$/],
     ];
     for (const [graph, error] of cases) {
-      const { outcomes } = await grade({ modelPy: graphForger(graph), prepare: false, shell: SMALL_WEIGHTS });
+      const { outcomes } = await grade({ modelPy: graphForger(graph), prepare: false, files: smallWeights });
       refused(outcomes.validation, error);
     }
     // Uniform logits: a forged graph scores what it computes (ln 50,304, up to float32 rounding), whatever it claims.
     const uniform = forgedGraph([{ name: 'x', op: 'aten.zeros.default', args: [[1, 1024, 50304]], kwargs: { dtype: { dtype: 'float32' }, device: { device: 'cpu' } }, out: LOGITS }]);
-    const { outcomes } = await grade({ modelPy: graphForger(uniform), prepare: false, shell: SMALL_WEIGHTS }, ['validation', 'test']);
+    const { outcomes } = await grade({ modelPy: graphForger(uniform), prepare: false, files: smallWeights }, ['validation', 'test']);
     for (const split of ['validation', 'test'] as const) expect(Math.abs(score(outcomes[split]) - Math.log(50304))).toBeLessThanOrEqual(1e-5);
   }, 900_000);
 });
