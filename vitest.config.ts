@@ -16,7 +16,9 @@ import LongestFirst from './tests/sequencer.js';
  * (tests/helpers/exclusive.ts).
  */
 const PARALLEL_FILES = 4;
-const globalSetup = ['tests/globalSetup.ts'];
+/** The projects that use the real dev server and Docker engine, started and checked by the global set-up. */
+const realServices = { pool: 'forks' as const, testTimeout: 300_000, hookTimeout: 300_000, globalSetup: ['tests/globalSetup.ts'] };
+const inParallel = { maxWorkers: PARALLEL_FILES, sequence: { groupOrder: 1 } };
 
 export default defineConfig({
   test: {
@@ -31,12 +33,8 @@ export default defineConfig({
         test: {
           name: 'training',
           include: ['tests/training/**/*.test.ts'],
-          pool: 'forks',
-          maxWorkers: PARALLEL_FILES,
-          sequence: { groupOrder: 1 },
-          testTimeout: 300_000,
-          hookTimeout: 300_000,
-          globalSetup,
+          ...realServices,
+          ...inParallel,
         },
       },
       // Each file starts its own time-skipping server.
@@ -45,8 +43,7 @@ export default defineConfig({
           name: 'workflow',
           include: ['tests/workflow/**/*.test.ts'],
           pool: 'forks',
-          maxWorkers: PARALLEL_FILES,
-          sequence: { groupOrder: 1 },
+          ...inParallel,
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
@@ -56,12 +53,8 @@ export default defineConfig({
           name: 'integration',
           include: ['tests/integration/**/*.test.ts', 'tests/browser/**/*.test.ts'],
           exclude: ['tests/integration/engineRestart.test.ts'],
-          pool: 'forks',
-          maxWorkers: PARALLEL_FILES,
-          sequence: { groupOrder: 1 },
-          testTimeout: 300_000,
-          hookTimeout: 300_000,
-          globalSetup,
+          ...realServices,
+          ...inParallel,
         },
       },
       // Restarts the Docker engine, stopping every container on the machine: only when asked for by name
@@ -70,12 +63,9 @@ export default defineConfig({
         test: {
           name: 'engine',
           include: ['tests/integration/engineRestart.test.ts'],
-          pool: 'forks',
+          ...realServices,
           maxWorkers: 1,
           sequence: { groupOrder: 2 },
-          testTimeout: 300_000,
-          hookTimeout: 300_000,
-          globalSetup,
         },
       },
     ],

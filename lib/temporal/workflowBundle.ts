@@ -7,6 +7,9 @@ import { bundleWorkflowCode, type WorkflowBundlePath } from '@temporalio/worker'
 import { mlgymHome, workflowsPath } from '../home.js';
 import { contentBuildId } from './deployment.js';
 
+/** The content hash of this checkout's code, read once per process (every worker it starts asks). */
+let thisBuild: string | undefined;
+
 /** Bundles kept per host: the most recently used; an older build's worker that starts again bundles anew. */
 export const KEPT_BUNDLES = 8;
 
@@ -20,7 +23,8 @@ const silent = { log: () => undefined, trace: () => undefined, debug: () => unde
  * used; making one removes all but the KEPT_BUNDLES most recently used.
  */
 export async function cachedWorkflowBundle(interceptorModules: string[] = []): Promise<WorkflowBundlePath> {
-  const key = createHash('sha256').update([contentBuildId(), ...interceptorModules].join('\0')).digest('hex').slice(0, 16);
+  thisBuild ??= contentBuildId();
+  const key = createHash('sha256').update([thisBuild, ...interceptorModules].join('\0')).digest('hex').slice(0, 16);
   const dir = join(mlgymHome(), 'cache', 'workflows');
   const codePath = join(dir, `${key}.js`);
   try {

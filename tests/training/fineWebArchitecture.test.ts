@@ -8,7 +8,7 @@ import { docker, WORKSPACE } from '../../lib/sandbox/docker.js';
 import { volumeName } from '../../lib/sandbox/container.js';
 import { gradeWorkspace, type GradeOutcome, type Split } from '../../lib/sandbox/grader.js';
 import { ensureTaskImage } from '../../lib/sandbox/images.js';
-import { buildTar } from '../../lib/sandbox/tar.js';
+import { buildTar, type TarEntry } from '../../lib/sandbox/tar.js';
 
 /**
  * languageModelingFineWeb grades the agent's own model.py (tasks/languageModelingFineWeb/evaluate.py): the
@@ -95,25 +95,40 @@ let image: string;
 /** model.pt and model_config.pt as SMALL_WEIGHTS writes them. */
 let smallWeights: Record<string, Buffer>;
 
-/** The files `names` that a shell command writes, run as the agent's user in a scratch folder of the task's image. */
-async function filesWrittenBy(command: string, names: string[]): Promise<Record<string, Buffer>> {
+/**
+ * Runs a shell command as the agent's user in the task's image (no network, no capabilities), in the
+ * workspace volume `volume` when given, after copying `files` there; its output, expected to succeed.
+ */
+async function runAsAgent(command: string, what: string, volume?: string, files: TarEntry[] = []): Promise<string> {
   const helper = await docker().createContainer({
     Image: image,
     User: 'agent',
+    WorkingDir: volume ? WORKSPACE : '/tmp',
     Tty: true,
-    Cmd: ['bash', '-c', `set -e; cd "$(mktemp -d)"; ${command}; for f in ${names.join(' ')}; do base64 -w0 "$f"; echo; done`],
-    HostConfig: { NetworkMode: 'none', CapDrop: ['ALL'] },
+    Cmd: ['bash', '-c', `set -e; ${command}`],
+    HostConfig: {
+      Mounts: volume ? [{ Type: 'volume', Source: volume, Target: WORKSPACE }] : [],
+      NetworkMode: 'none',
+      CapDrop: ['ALL'],
+    },
   });
   try {
+    if (files.length) await helper.putArchive(await buildTar(files), { path: WORKSPACE });
     await helper.start();
     const { StatusCode } = (await helper.wait()) as { StatusCode: number };
     const log = (await helper.logs({ stdout: true, stderr: true })).toString();
-    expect(StatusCode, log.slice(-2000)).toBe(0);
-    const lines = log.split(/\r?\n/).filter(Boolean).slice(-names.length);
-    return Object.fromEntries(names.map((name, i) => [name, Buffer.from(lines[i]!, 'base64')]));
+    expect(StatusCode, `${what}: ${log.slice(-2000)}`).toBe(0);
+    return log;
   } finally {
     await helper.remove({ force: true });
   }
+}
+
+/** The files `names` that a shell command writes, run as the agent's user in a scratch folder of the task's image. */
+async function filesWrittenBy(command: string, names: string[]): Promise<Record<string, Buffer>> {
+  const log = await runAsAgent(`cd "$(mktemp -d)"; ${command}; for f in ${names.join(' ')}; do base64 -w0 "$f"; echo; done`, 'writing the files');
+  const lines = log.split(/\r?\n/).filter(Boolean).slice(-names.length);
+  return Object.fromEntries(names.map((name, i) => [name, Buffer.from(lines[i]!, 'base64')]));
 }
 
 /** Write a workspace as the agent would, grade it in the grader container, remove it. */
@@ -126,36 +141,15 @@ async function grade(ws: Workspace, splits: Split[] = ['validation']): Promise<G
       ...(prepare ? [`python3 prepare.py${ws.weightsOnly ? ' weights-only' : ''}`, 'rm prepare.py starter_model.py fineweb_val_000000.bin'] : []),
       ...(ws.shell ? [ws.shell] : []),
     ];
-    const helper = await docker().createContainer({
-      Image: image,
-      User: 'agent',
-      WorkingDir: WORKSPACE,
-      Tty: true,
-      Cmd: ['bash', '-c', `set -e; ${steps.join(' && ') || 'true'}`],
-      HostConfig: {
-        Mounts: [{ Type: 'volume', Source: volumeName(runId), Target: WORKSPACE }],
-        NetworkMode: 'none',
-        CapDrop: ['ALL'],
-      },
-    });
-    let eager: Graded['eager'];
-    try {
-      const entry = (name: string, content: string | Buffer) => ({ name, content, mode: 0o644, uid: 1000, gid: 1000 });
-      const files = [
-        ...Object.entries(ws.files ?? {}).map(([name, content]) => entry(name, content)),
-        ...(ws.modelPy !== undefined ? [entry('model.py', ws.modelPy)] : []),
-        ...(prepare ? [entry('prepare.py', PREPARE), entry('starter_model.py', starter), entry('fineweb_val_000000.bin', valShard)] : []),
-      ];
-      if (files.length) await helper.putArchive(await buildTar(files), { path: WORKSPACE });
-      await helper.start();
-      const { StatusCode } = (await helper.wait()) as { StatusCode: number };
-      const log = (await helper.logs({ stdout: true, stderr: true })).toString();
-      expect(StatusCode, `setting up the workspace: ${log.slice(-2000)}`).toBe(0);
-      const line = log.split(/\r?\n/).find((l) => l.startsWith('LOSSES '));
-      if (prepare && !ws.weightsOnly) eager = JSON.parse(line!.slice('LOSSES '.length)) as Graded['eager'];
-    } finally {
-      await helper.remove({ force: true });
-    }
+    const entry = (name: string, content: string | Buffer): TarEntry => ({ name, content, mode: 0o644, uid: 1000, gid: 1000 });
+    const files = [
+      ...Object.entries(ws.files ?? {}).map(([name, content]) => entry(name, content)),
+      ...(ws.modelPy !== undefined ? [entry('model.py', ws.modelPy)] : []),
+      ...(prepare ? [entry('prepare.py', PREPARE), entry('starter_model.py', starter), entry('fineweb_val_000000.bin', valShard)] : []),
+    ];
+    const log = await runAsAgent(steps.join(' && ') || 'true', 'setting up the workspace', volumeName(runId), files);
+    const line = log.split(/\r?\n/).find((l) => l.startsWith('LOSSES '));
+    const eager = prepare && !ws.weightsOnly ? (JSON.parse(line!.slice('LOSSES '.length)) as Graded['eager']) : undefined;
     return { outcomes: await gradeWorkspace(runId, 1, image, task, splits), eager };
   } finally {
     await docker().getVolume(volumeName(runId)).remove({ force: true }).catch(() => undefined);
