@@ -4,6 +4,7 @@ import { docker, labels } from '../../lib/sandbox/docker.js';
 import { useTestTemporal } from '../helpers/temporal.js';
 import { runInput, startRun } from '../helpers/runs.js';
 import { mlgym } from '../helpers/cli.js';
+import { statusQuery } from '../../workflows/messages.js';
 
 describe('mlgym gc', () => {
   const t = useTestTemporal();
@@ -40,11 +41,13 @@ describe('mlgym gc', () => {
     const worker = await t.worker('gc-moved');
     await worker.runUntil(async () => {
       const handle = await startRun(t.client, 'gc-moved', input);
+      // Placed: the workflow has recorded the host holding the container (its container exists before that).
       const deadline = Date.now() + 120_000;
-      while (!(await docker().listContainers({ filters: { label: [`${labels.run}=${input.runId}`, `${labels.role}=agent`] } })).length) {
+      while (!(await handle.query(statusQuery)).hostQueue) {
         if (Date.now() > deadline) throw new Error('the run was not provisioned');
         await new Promise((r) => setTimeout(r, 250));
       }
+      expect(await docker().listContainers({ filters: { label: [`${labels.run}=${input.runId}`, `${labels.role}=agent`] } })).toHaveLength(1);
       const here = await mlgym({}, 'gc', '--dry-run', '--match', tag, '--json');
       expect(JSON.parse(here.stdout).orphans).toEqual([]);
       // Seen from another host (its own MLGYM_HOST_ID), the run lives elsewhere: a stale copy there is removed.
