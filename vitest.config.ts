@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import LongestFirst from './tests/sequencer.js';
 
@@ -16,8 +17,17 @@ import LongestFirst from './tests/sequencer.js';
  * (tests/helpers/exclusive.ts).
  */
 const PARALLEL_FILES = 4;
-/** The projects that use the real dev server and Docker engine, started and checked by the global set-up. */
-const realServices = { pool: 'forks' as const, testTimeout: 300_000, hookTimeout: 300_000, globalSetup: ['tests/globalSetup.ts'] };
+/**
+ * The projects that use the real dev server and Docker engine, started and checked by the global set-up. The
+ * fixture tasks (tests/fixtures/tasks) resolve by id there, as MLGYM_TASKS_PATH makes a user's own tasks do.
+ */
+const realServices = {
+  pool: 'forks' as const,
+  testTimeout: 300_000,
+  hookTimeout: 300_000,
+  globalSetup: ['tests/globalSetup.ts'],
+  env: { MLGYM_TASKS_PATH: fileURLToPath(new URL('./tests/fixtures/tasks', import.meta.url)) },
+};
 const inParallel = { maxWorkers: PARALLEL_FILES, sequence: { groupOrder: 1 } };
 
 export default defineConfig({

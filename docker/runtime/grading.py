@@ -377,30 +377,31 @@ def binary_move(move):
     return int(move)
 
 
-def play_repeated_game(row_strategy, seed, target, check_move, payoff, view):
-    """Mean payoff per round of the agent's row_strategy over GAMES games of ROUNDS rounds against
+def play_repeated_game(row_strategy, seed, target, check_move, payoff, view, games=GAMES):
+    """Mean payoff per round of the agent's row_strategy over `games` games of ROUNDS rounds against
     target.target_column_strategy, which moves second each round, seeing the same history. `view(history)`
     is what each player gets; `check_move` vets the agent's move. The opponent's randomness is this
     process's `random`, seeded with the split's seed; the agent's process has its own."""
     random.seed(seed)
     total = 0
-    for _ in range(GAMES):
+    for _ in range(games):
         history = []
         for _ in range(ROUNDS):
             mine = check_move(call_agent(row_strategy, view(history)))
             theirs = target.target_column_strategy(view(history))
             total += payoff(mine, theirs)
             history.append((mine, theirs))
-    return total / (GAMES * ROUNDS)
+    return total / (games * ROUNDS)
 
 
-def score_repeated_game(target, check_move, payoff, view=list):
-    """The games' evaluation: the agent's row_strategy played with this split's seed; its mean payoff is the Score."""
+def score_repeated_game(target, check_move, payoff, view=list, games=GAMES):
+    """The games' evaluation: the agent's row_strategy played with this split's seed; its mean payoff is the Score.
+    `games`: MLGym-Bench's count unless a task sets its own (a test fixture's short game)."""
     split()
     seed = int(secret("seed"))
     with agent_function("strategy.py", "row_strategy", "history") as row_strategy:
         row_strategy.seed(AGENT_SEED)
-        score = play_repeated_game(row_strategy, seed, target, check_move, payoff, view)
+        score = play_repeated_game(row_strategy, seed, target, check_move, payoff, view, games)
     if not math.isfinite(score):
         fail("score is not a finite number")
     report({"Score": round(score, 6)})

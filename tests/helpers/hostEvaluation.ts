@@ -3,7 +3,7 @@ import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { loadTask, type LoadedTask } from '../../lib/config/load.js';
-import { datasetsDir, repoRoot, taskFile, tasksDir } from '../../lib/home.js';
+import { datasetsDir, repoRoot, taskFile } from '../../lib/home.js';
 
 export interface HostEvaluation {
   exitCode: number | null;
@@ -28,7 +28,7 @@ export function evaluateOnHost(taskId: string, files: Record<string, string>, sp
   try {
     for (const [name, content] of Object.entries(files)) writeFileSync(join(workspace, name), content);
     const run = spawnSync('python3', ['evaluate.py'], {
-      cwd: grader ?? join(tasksDir, taskId),
+      cwd: grader ?? task.dir,
       env: {
         ...process.env,
         MLGYM_SPLIT: split,

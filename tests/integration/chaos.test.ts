@@ -80,7 +80,7 @@ describe('chaos: workers killed at random points, the server killed once', () =>
   it('every run ends with the undisturbed score, no command started twice, and a model call repeated only where the ledger charged the lost one', async () => {
     const env = { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, MLGYM_TASK_QUEUE: QUEUE, OPENAI_BASE_URL: fake.baseURL, OPENAI_API_KEY: 'test-key' };
     const start = async (i: number, tag: string) => {
-      const input = runInput('prisonersDilemma', `openai:chaos-${i}`, { maxSteps: 12, keep: true, heartbeatTimeoutS: 2, budgetUsd: 10 });
+      const input = runInput('quickDilemma', `openai:chaos-${i}`, { maxSteps: 12, keep: true, heartbeatTimeoutS: 2, budgetUsd: 10 });
       input.runId = `${input.runId}-${tag}`;
       runIds.push(input.runId);
       return startRun(client, QUEUE, input);

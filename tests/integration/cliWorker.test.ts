@@ -60,7 +60,7 @@ describe('where `mlgym run` runs its work', () => {
     workers.push(worker);
     await eventually(() => queueHasWorker(t.client, queue), 'the worker to poll');
 
-    const run = cli(env, 'run', 'prisonersDilemma', '--model', 'baseline', '--max-steps', '5', '--json');
+    const run = cli(env, 'run', 'quickDilemma', '--model', 'baseline', '--max-steps', '5', '--json');
     const { status, stdout, stderr } = await run.done;
     expect(status, stderr).toBe(0);
     expect(stderr).toContain(`a worker serves ${queue}: it runs this (no worker in this process)`);
@@ -77,11 +77,11 @@ describe('where `mlgym run` runs its work', () => {
 
   it('with no worker on the shared queue, serves only a queue of its own: another run waiting on the shared queue is left alone', async () => {
     const queue = unique('cliw-alone');
-    const waiting = runInput('prisonersDilemma', 'baseline', { maxSteps: 5 });
+    const waiting = runInput('quickDilemma', 'baseline', { maxSteps: 5 });
     const other = await startRun(t.client, queue, waiting);
     try {
       const env = profileEnv(queue);
-      const run = cli(env, 'run', 'prisonersDilemma', '--model', 'baseline', '--max-steps', '5', '--json');
+      const run = cli(env, 'run', 'quickDilemma', '--model', 'baseline', '--max-steps', '5', '--json');
       const { status, stdout, stderr } = await run.done;
       expect(status, stderr).toBe(0);
       const result = JSON.parse(stdout);
@@ -104,7 +104,7 @@ describe('where `mlgym run` runs its work', () => {
   it('with no worker, a benchmark and its runs go to the CLI’s own queue', async () => {
     const queue = unique('cliw-bench');
     const benchId = unique('cliw-bench');
-    const bench = cli(profileEnv(queue), 'bench', '--tasks', 'prisonersDilemma', '--models', 'baseline', '--max-steps', '5', '--bench-id', benchId, '--json');
+    const bench = cli(profileEnv(queue), 'bench', '--tasks', 'quickDilemma', '--models', 'baseline', '--max-steps', '5', '--bench-id', benchId, '--json');
     const { status, stdout, stderr } = await bench.done;
     expect(status, stderr).toBe(0);
     const result = JSON.parse(stdout);
@@ -121,7 +121,7 @@ describe('where `mlgym run` runs its work', () => {
     const env = profileEnv(queue);
     const replay = join(mkdtempSync(join(tmpdir(), 'mlgym-replay-')), 'slow.yaml');
     writeFileSync(replay, Array.from({ length: 6 }, (_, i) => `- "sleep 1; echo step ${i}"`).join('\n') + '\n');
-    const first = execFile('node', [join(repoRoot, 'bin/mlgym.js'), 'run', 'prisonersDilemma', '--model', `replay:${replay}`, '--max-steps', '6'], { env: { ...process.env, ...env } });
+    const first = execFile('node', [join(repoRoot, 'bin/mlgym.js'), 'run', 'quickDilemma', '--model', `replay:${replay}`, '--max-steps', '6'], { env: { ...process.env, ...env } });
     let stderr = '';
     first.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     await eventually(async () => /step [1-9]\//.test(stderr), 'the run to take a step');

@@ -18,7 +18,7 @@ describe('a long run continues as new with bounded history', () => {
     const replay = join(mkdtempSync(join(tmpdir(), 'mlgym-long-')), 'long.yaml');
     const actions = Array.from({ length: STEPS - 1 }, (_, i) => `- "echo ${i} >> progress.txt"`);
     writeFileSync(replay, [...actions, '- "wc -l < progress.txt"'].join('\n') + '\n');
-    const input = runInput('prisonersDilemma', `replay:${replay}`, { maxSteps: STEPS + 5, continueEvery: EVERY });
+    const input = runInput('quickDilemma', `replay:${replay}`, { maxSteps: STEPS + 5, continueEvery: EVERY });
     const worker = await t.worker('long');
     const handle = await startRun(t.client, 'long', input);
     const result = (await worker.runUntil(handle.result())) as RunResult;

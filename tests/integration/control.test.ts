@@ -39,7 +39,7 @@ describe('steering a running run from the CLI', () => {
   it('pauses, takes a hint and more budget, resumes and cancels with an autosubmit', async () => {
     const replay = join(mkdtempSync(join(tmpdir(), 'mlgym-replay-')), 'slow.yaml');
     writeFileSync(replay, Array.from({ length: 40 }, (_, i) => `- "sleep 0.5; echo step ${i}"`).join('\n') + '\n');
-    const input = runInput('prisonersDilemma', `replay:${replay}`, { maxSteps: 40 });
+    const input = runInput('quickDilemma', `replay:${replay}`, { maxSteps: 40 });
     const worker = await t.worker('control');
     const handle = await startRun(t.client, 'control', input);
     let paused = -1;
@@ -79,7 +79,7 @@ describe('steering a running run from the CLI', () => {
     expect(hinted?.hints).toEqual(['look at target.py']);
     expect((await store.readJson<TurnResult>(input.runId, recordName.turn(paused + 1)))?.hints ?? []).toEqual([]);
 
-    const listed = spawnSync(temporalCli(), ['workflow', 'list', '--address', process.env.TEMPORAL_ADDRESS!, '--query', `MlgymTask='prisonersDilemma' AND WorkflowId='${input.runId}'`, '-o', 'json'], { encoding: 'utf8' });
+    const listed = spawnSync(temporalCli(), ['workflow', 'list', '--address', process.env.TEMPORAL_ADDRESS!, '--query', `MlgymTask='quickDilemma' AND WorkflowId='${input.runId}'`, '-o', 'json'], { encoding: 'utf8' });
     expect(JSON.parse(listed.stdout).map((w: { execution: { workflowId: string } }) => w.execution.workflowId)).toEqual([input.runId]);
   });
 

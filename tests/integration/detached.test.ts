@@ -15,7 +15,7 @@ describe('detached runs and benchmarks, `mlgym runs` and `mlgym watch`', () => {
   it('run --detach prints the id and returns; runs lists it from visibility; watch follows it to its result', async () => {
     const worker = await t.worker(TASK_QUEUE);
     await worker.runUntil(async () => {
-      const started = await mlgym({}, 'run', 'prisonersDilemma', '--model', 'baseline', '--max-steps', '5', '--detach', '--json');
+      const started = await mlgym({}, 'run', 'quickDilemma', '--model', 'baseline', '--max-steps', '5', '--detach', '--json');
       expect(started.status, started.stderr).toBe(0);
       const { runId, taskQueue, detached } = json(started.stdout);
       expect(detached).toBe(true);
@@ -23,10 +23,10 @@ describe('detached runs and benchmarks, `mlgym runs` and `mlgym watch`', () => {
       // Returned at once: the run has not finished.
       expect((await t.client.workflow.getHandle(runId).describe()).status.name).toBe('RUNNING');
 
-      const listed = await mlgym({}, 'runs', '--task', 'prisonersDilemma', '--model', 'baseline', '--json');
+      const listed = await mlgym({}, 'runs', '--task', 'quickDilemma', '--model', 'baseline', '--json');
       expect(listed.status, listed.stderr).toBe(0);
       const running = json(listed.stdout).runs.find((r: { runId: string }) => r.runId === runId);
-      expect(running).toMatchObject({ task: 'prisonersDilemma', model: 'baseline', execution: 'running' });
+      expect(running).toMatchObject({ task: 'quickDilemma', model: 'baseline', execution: 'running' });
 
       const watched = await mlgym({}, 'watch', runId, '--interval', '0.5', '--json');
       expect(watched.status, watched.stderr).toBe(0);
@@ -37,12 +37,12 @@ describe('detached runs and benchmarks, `mlgym runs` and `mlgym watch`', () => {
       const after = json((await mlgym({}, 'runs', '--bench', 'none-such', '--json')).stdout);
       expect(after.runs).toEqual([]);
       const done = json((await mlgym({}, 'runs', '--status', 'completed', '--limit', '50', '--json')).stdout).runs.find((r: { runId: string }) => r.runId === runId);
-      expect(done).toMatchObject({ runId, task: 'prisonersDilemma', model: 'baseline', status: 'completed', execution: 'completed', step: result.steps, host: hostId() });
+      expect(done).toMatchObject({ runId, task: 'quickDilemma', model: 'baseline', status: 'completed', execution: 'completed', step: result.steps, host: hostId() });
       expect(done.bestScore).toBe(result.submission.metrics.Score);
 
-      const table = await mlgym({}, 'runs', '--task', 'prisonersDilemma');
+      const table = await mlgym({}, 'runs', '--task', 'quickDilemma');
       expect(table.stderr).toMatch(/RUN\s+TASK\s+MODEL\s+STATUS\s+STEP\s+BEST\s+HOST/);
-      expect(table.stderr).toMatch(new RegExp(`${runId}\\s+prisonersDilemma\\s+baseline\\s+completed\\s+${result.steps}\\s`));
+      expect(table.stderr).toMatch(new RegExp(`${runId}\\s+quickDilemma\\s+baseline\\s+completed\\s+${result.steps}\\s`));
     });
   });
 
@@ -50,7 +50,7 @@ describe('detached runs and benchmarks, `mlgym runs` and `mlgym watch`', () => {
     const benchId = `detached-${randomBytes(3).toString('hex')}`;
     const worker = await t.worker(TASK_QUEUE);
     await worker.runUntil(async () => {
-      const started = await mlgym({}, 'bench', '--tasks', 'prisonersDilemma', '--models', 'baseline', '--max-steps', '5', '--bench-id', benchId, '--detach');
+      const started = await mlgym({}, 'bench', '--tasks', 'quickDilemma', '--models', 'baseline', '--max-steps', '5', '--bench-id', benchId, '--detach');
       expect(started.status, started.stderr).toBe(0);
       expect(started.stdout).toBe(`${benchId}\n`);
 
@@ -59,7 +59,7 @@ describe('detached runs and benchmarks, `mlgym runs` and `mlgym watch`', () => {
       const result = json(watched.stdout);
       expect(result.benchId).toBe(benchId);
       expect(result.runs).toHaveLength(1);
-      expect(result.runs[0]).toMatchObject({ task: 'prisonersDilemma', model: 'baseline', status: 'completed' });
+      expect(result.runs[0]).toMatchObject({ task: 'quickDilemma', model: 'baseline', status: 'completed' });
       const runs = json((await mlgym({}, 'runs', '--bench', benchId, '--json')).stdout).runs;
       expect(runs.map((r: { runId: string }) => r.runId)).toEqual([result.runs[0].runId]);
     });

@@ -17,7 +17,6 @@ import { MlgymForkStep, MlgymParentRun } from '../../lib/temporal/searchAttribut
 import { mlgym } from '../helpers/cli.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fakeOpenAI.js';
 import { runInput, startRun } from '../helpers/runs.js';
-import { useFixtureTasks } from '../helpers/sandbox.js';
 import { useTestTemporal } from '../helpers/temporal.js';
 import { useExclusively } from '../helpers/exclusive.js';
 
@@ -37,7 +36,6 @@ describe('mlgym fork', () => {
   let fake: FakeOpenAI;
   let parent: RunResult;
   beforeAll(async () => {
-    useFixtureTasks();
     process.env.OPENAI_API_KEY = 'sk-fake';
     const replay = join(mkdtempSync(join(tmpdir(), 'mlgym-fork-')), 'parent.yaml');
     writeFileSync(replay, PARENT.map((c) => `- ${JSON.stringify(c)}`).join('\n') + '\n');

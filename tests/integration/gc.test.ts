@@ -15,7 +15,7 @@ describe('mlgym gc', () => {
     await docker().createVolume({ Name: `mlgym-ws-${orphan}`, Labels: { [labels.run]: orphan } });
 
     // A finished run kept with --keep is an orphan too, reported with its state.
-    const input = runInput('prisonersDilemma', 'baseline', { keep: true, runId: `${tag}-kept` });
+    const input = runInput('quickDilemma', 'baseline', { keep: true, runId: `${tag}-kept` });
     const worker = await t.worker('gc');
     await worker.runUntil(startRun(t.client, 'gc', input).then((h) => h.result()));
 
@@ -37,7 +37,7 @@ describe('mlgym gc', () => {
   it("keeps a running run's container on its host, and removes it on a host the run moved away from", async () => {
     const tag = `gcmove${randomBytes(3).toString('hex')}`;
     // An external run waits for its client: running, its container on this host (queue gc-moved@<this host>).
-    const input = runInput('prisonersDilemma', 'external', { runId: `${tag}-live` });
+    const input = runInput('quickDilemma', 'external', { runId: `${tag}-live` });
     const worker = await t.worker('gc-moved');
     await worker.runUntil(async () => {
       const handle = await startRun(t.client, 'gc-moved', input);

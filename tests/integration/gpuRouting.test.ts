@@ -5,7 +5,6 @@ import type { BenchSpec } from '../../lib/bench/types.js';
 import { findAgentContainer, removeRunResources } from '../../lib/sandbox/container.js';
 import { docker } from '../../lib/sandbox/docker.js';
 import { leasedGpus, releaseGpus } from '../../lib/sandbox/gpus.js';
-import { useFixtureTasks } from '../helpers/sandbox.js';
 import { useTestTemporal } from '../helpers/temporal.js';
 import { runInput, startRun } from '../helpers/runs.js';
 
@@ -41,7 +40,6 @@ describe('runs that need GPUs', () => {
   let workersDone: Promise<unknown> = Promise.resolve();
 
   beforeAll(async () => {
-    useFixtureTasks();
     process.env.MLGYM_GPUS = `fake-gpu-${suffix}`; // one GPU on this "host"
     const workers = [await t.worker(`cpu-${suffix}`), await t.worker(gpuQueue)];
     workersDone = Promise.all(workers.map((w) => w.run()));

@@ -35,15 +35,15 @@ async function waitUntil<T>(read: () => Promise<T>, ok: (value: T) => boolean, w
 describe('the Gym environment of external runs (TypeScript client)', () => {
   const t = useTestTemporal();
 
-  it('plays a prisonersDilemma episode: a strategy, validate, submit; the final score is in the info', async () => {
+  it('plays a quickDilemma episode: a strategy, validate, submit; the final score is in the info', async () => {
     const worker = await t.worker('gym-ts');
     await worker.runUntil(async () => {
       const env = await MlgymEnv.connect({ client: t.client, taskQueue: 'gym-ts', reward: 'improvement' });
-      const [first, firstInfo] = await env.reset({ seed: 3, options: { task: 'prisonersDilemma', maxSteps: 8 } });
+      const [first, firstInfo] = await env.reset({ seed: 3, options: { task: 'quickDilemma', maxSteps: 8 } });
       expect(first).toContain('row_strategy(history)');
       expect(first).toContain('validate');
       expect(first).toContain('(Steps used: 0 of 8, remaining: 8)');
-      expect(firstInfo.task?.id).toBe('prisonersDilemma');
+      expect(firstInfo.task?.id).toBe('quickDilemma');
       expect(firstInfo.task?.commands).toContain('edit <start>:<end>');
       expect(firstInfo.metric).toMatchObject({ name: 'Score', direction: 'max' });
       expect(firstInfo.metric.baseline).toBeTypeOf('number');
@@ -87,7 +87,7 @@ describe('the Gym environment of external runs (TypeScript client)', () => {
   it('drives a run started by `mlgym run --model external` by attaching to it', async () => {
     const worker = await t.worker('gym-cli');
     await worker.runUntil(async () => {
-      const cli = spawn('node', [join(repoRoot, 'bin/mlgym.js'), 'run', 'prisonersDilemma', '--model', 'external', '--max-steps', '5', '--idle-pause', '120', '--no-worker', '--json'], {
+      const cli = spawn('node', [join(repoRoot, 'bin/mlgym.js'), 'run', 'quickDilemma', '--model', 'external', '--max-steps', '5', '--idle-pause', '120', '--no-worker', '--json'], {
         env: { ...process.env, MLGYM_TASK_QUEUE: 'gym-cli' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -98,7 +98,7 @@ describe('the Gym environment of external runs (TypeScript client)', () => {
       const exited = new Promise<number | null>((resolve) => cli.once('exit', resolve));
       try {
         const runId = (await waitUntil(async () => /started (run-\S+)/.exec(stderr)?.[1], (id) => id !== undefined, 'the CLI to start the run'))!;
-        expect(runId).toMatch(/^run-prisonersDilemma-external-0-/);
+        expect(runId).toMatch(/^run-quickDilemma-external-0-/);
         expect((await t.client.workflow.getHandle(runId).query(gymQuery)).idlePauseS).toBe(120);
         const env = await MlgymEnv.connect({ client: t.client });
         const [first] = await env.attach(runId);
@@ -117,7 +117,7 @@ describe('the Gym environment of external runs (TypeScript client)', () => {
     await worker.runUntil(async () => {
       const finals = await runEpisodes(2, (_obs, info) => (info.step === 0 ? 'validate' : 'submit'), {
         seed: 40,
-        options: { task: 'prisonersDilemma', maxSteps: 4 },
+        options: { task: 'quickDilemma', maxSteps: 4 },
         env: { client: t.client, taskQueue: 'gym-parallel' },
       });
       expect(finals.map((f) => f.final?.exitStatus)).toEqual(['submitted', 'submitted']);
@@ -130,7 +130,7 @@ describe('the Gym environment of external runs (TypeScript client)', () => {
     const worker = await t.worker('gym-retry');
     await worker.runUntil(async () => {
       const env = await MlgymEnv.connect({ client: t.client, taskQueue: 'gym-retry' });
-      await env.reset({ options: { task: 'prisonersDilemma', maxSteps: 6 } });
+      await env.reset({ options: { task: 'quickDilemma', maxSteps: 6 } });
       const handle = t.client.workflow.getHandle(env.runId!);
       const count = 'sleep 2; echo ran >> /home/agent/workspace/count.txt; wc -l < /home/agent/workspace/count.txt';
       // The same step twice at once (two clients, or a retry while the first is in flight), with different
@@ -168,7 +168,7 @@ describe('the Gym environment of external runs (TypeScript client)', () => {
     const worker = await t.worker('gym-can');
     await worker.runUntil(async () => {
       const env = await MlgymEnv.connect({ client: t.client, taskQueue: 'gym-can' });
-      await env.reset({ options: { task: 'prisonersDilemma', maxSteps: 8, continueEvery: 2 } });
+      await env.reset({ options: { task: 'quickDilemma', maxSteps: 8, continueEvery: 2 } });
       const answers: string[] = [];
       for (let i = 0; i < 5; i++) answers.push((await env.step(`echo line ${i} >> lines.txt; wc -l < lines.txt`)).observation);
       expect(answers.map((a) => a.split('\n')[0])).toEqual(['1', '2', '3', '4', '5']);
@@ -199,7 +199,7 @@ describe('the Gym environment of external runs (TypeScript client)', () => {
     const worker = await t.worker('gym-idle');
     await worker.runUntil(async () => {
       const env = await MlgymEnv.connect({ client: t.client, taskQueue: 'gym-idle' });
-      await env.reset({ options: { task: 'prisonersDilemma', maxSteps: 10, idlePauseS: 2, idleEndS: 6 } });
+      await env.reset({ options: { task: 'quickDilemma', maxSteps: 10, idlePauseS: 2, idleEndS: 6 } });
       const handle = t.client.workflow.getHandle(env.runId!);
       const paused = await waitUntil(() => handle.query(statusQuery), (s: RunStatus) => s.status === 'paused', 'the idle pause');
       expect(paused.lastAction).toMatch(/^idle: no client action for 2s/);

@@ -21,7 +21,7 @@ describe('a benchmark of external runs (`mlgym bench --models external`)', () =>
     const benchId = `gym-bench-${randomBytes(3).toString('hex')}`;
     const worker = await t.worker(queue);
     await worker.runUntil(async () => {
-      const args = ['bench', '--tasks', 'prisonersDilemma', '--models', 'external', '--seeds', '2', '--max-steps', '4', '--bench-id', benchId, '--no-worker', '--json'];
+      const args = ['bench', '--tasks', 'quickDilemma', '--models', 'external', '--seeds', '2', '--max-steps', '4', '--bench-id', benchId, '--no-worker', '--json'];
       const cli = spawn('node', [join(repoRoot, 'bin/mlgym.js'), ...args], { env: { ...process.env, MLGYM_TASK_QUEUE: queue }, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
@@ -44,7 +44,7 @@ describe('a benchmark of external runs (`mlgym bench --models external`)', () =>
           ['external', 1, 'completed', 'submitted'],
         ]);
         for (const run of result.runs) expect(run.submission).toBe(played.find((p) => p.run_id === run.runId)!.final.score);
-        expect(result.scores).toEqual([expect.objectContaining({ task: 'prisonersDilemma', model: 'external', bestSubmission: Math.max(...result.runs.map((r) => r.submission!)) })]);
+        expect(result.scores).toEqual([expect.objectContaining({ task: 'quickDilemma', model: 'external', bestSubmission: Math.max(...result.runs.map((r) => r.submission!)) })]);
         expect(result.aup.bestSubmission.external).toBeTypeOf('number');
         expect(result.aup.bestAttempt.external).toBeTypeOf('number');
         // The TypeScript client finds the same runs (ended now, so not among the running ones by default).

@@ -49,8 +49,8 @@ describe('the Python Gym client (clients/python, installed by scripts/setup.sh)'
       const actions = ['cat strategy.py', STRATEGY, 'validate', 'wc -l strategy.py', 'submit'];
       const replayFile = join(mkdtempSync(join(tmpdir(), 'mlgym-same-')), 'same.json');
       writeFileSync(replayFile, JSON.stringify(actions));
-      const replay = startRun(t.client, queue, runInput('prisonersDilemma', `replay:${replayFile}`, { seed, maxSteps })).then((h) => h.result() as Promise<RunResult>);
-      const played = playPython({ task: 'prisonersDilemma', seed, options: { max_steps: maxSteps }, actions }, queue).played;
+      const replay = startRun(t.client, queue, runInput('quickDilemma', `replay:${replayFile}`, { seed, maxSteps })).then((h) => h.result() as Promise<RunResult>);
+      const played = playPython({ task: 'quickDilemma', seed, options: { max_steps: maxSteps }, actions }, queue).played;
       const [replayed, { lines }] = await Promise.all([replay, played]);
       const runId = lines[0]!.info.run_id;
       const external = (await t.client.workflow.getHandle(runId).result()) as RunResult;
@@ -131,7 +131,7 @@ describe('the Python Gym client (clients/python, installed by scripts/setup.sh)'
     const fake = await startFakeOpenAI([{ reply: 'No command here.' }, { reply: fence('cat strategy.py') }, { reply: fence('validate') }, { reply: fence('submit') }]);
     const worker = await t.worker('gym-agent');
     try {
-      const run = spawn(python, ['examples/llm_agent.py', 'prisonersDilemma'], { cwd: clientDir, env: { ...process.env, MLGYM_TASK_QUEUE: 'gym-agent', OPENAI_BASE_URL: fake.baseURL, OPENAI_API_KEY: 'test-key' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const run = spawn(python, ['examples/llm_agent.py', 'quickDilemma'], { cwd: clientDir, env: { ...process.env, MLGYM_TASK_QUEUE: 'gym-agent', OPENAI_BASE_URL: fake.baseURL, OPENAI_API_KEY: 'test-key' }, stdio: ['ignore', 'pipe', 'pipe'] });
       let [stdout, stderr] = ['', ''];
       run.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
       run.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));

@@ -55,7 +55,7 @@ describe('the Gym environment when the worker dies during a step', () => {
     const env = { MLGYM_TASK_QUEUE: QUEUE };
     workers.push(await startWorkerProcess(env));
     const runIdFile = join(mkdtempSync(join(tmpdir(), 'mlgym-gym-wkill-')), 'run-id');
-    const { played } = playPython({ task: 'prisonersDilemma', seed: 21, options: { max_steps: 6, keep: true, heartbeat_timeout_s: 2 }, actions: ACTIONS, run_id_file: runIdFile }, QUEUE);
+    const { played } = playPython({ task: 'quickDilemma', seed: 21, options: { max_steps: 6, keep: true, heartbeat_timeout_s: 2 }, actions: ACTIONS, run_id_file: runIdFile }, QUEUE);
     played.catch(() => undefined); // awaited below; a failure before then must not go unhandled
 
     runId = await waitFor(async () => (existsSync(runIdFile) ? readFileSync(runIdFile, 'utf8').trim() || undefined : undefined), 'the run id');

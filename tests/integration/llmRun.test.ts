@@ -31,14 +31,14 @@ describe('LLM agents through the real server, worker, Docker and an OpenAI-compa
   }
 
   async function run(queue: string, spec: string, budgetUsd: number) {
-    const input = runInput('prisonersDilemma', spec, { budgetUsd });
+    const input = runInput('quickDilemma', spec, { budgetUsd });
     const worker = await t.worker(queue);
     const handle = await startRun(t.client, queue, input);
     const result = (await worker.runUntil(handle.result())) as RunResult;
     return { input, handle, result };
   }
 
-  it('a scripted model reads, rewrites, validates and submits prisonersDilemma, paying for each call once', async () => {
+  it('a scripted model reads, rewrites, validates and submits quickDilemma, paying for each call once', async () => {
     const fake = await model([
       reply('cat strategy.py', 'Read the starter strategy first.'),
       reply(titForTat, 'Plain tit-for-tat should do well against this mix of opponents.'),

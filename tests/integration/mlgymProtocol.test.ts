@@ -20,7 +20,7 @@ describe("MLGym's protocol, execution times, memory and data placement, through 
   const t = useTestTemporal();
 
   it("--protocol mlgym: validate shows the test score; result, report and export record the protocol and each step's real execution time", async () => {
-    const input = runInput('prisonersDilemma', 'baseline', { protocol: 'mlgym' });
+    const input = runInput('quickDilemma', 'baseline', { protocol: 'mlgym' });
     const worker = await t.worker('protocol-mlgym');
     const handle = await startRun(t.client, 'protocol-mlgym', input);
     const result = (await worker.runUntil(handle.result())) as RunResult;

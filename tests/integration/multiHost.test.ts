@@ -123,8 +123,8 @@ describe('runs on two Docker hosts', () => {
   it("sends each run's container activities to the host holding its container, and a run waits for its host", async () => {
     const engines = { [hostA]: new Docker(), [hostB]: engineB() };
     // A host timeout longer than this test: run 1 waits for its host instead of moving (the next test moves runs).
-    const run1 = runInput('prisonersDilemma', 'baseline', { seed: 1, heartbeatTimeoutS: 2, hostTimeoutS: 3600 });
-    const run2 = runInput('prisonersDilemma', 'baseline', { seed: 2, heartbeatTimeoutS: 2 });
+    const run1 = runInput('quickDilemma', 'baseline', { seed: 1, heartbeatTimeoutS: 2, hostTimeoutS: 3600 });
+    const run2 = runInput('quickDilemma', 'baseline', { seed: 2, heartbeatTimeoutS: 2 });
 
     // Host A alone: it provisions run 1, then dies.
     let workerA = await startHost(hostA, {});
@@ -202,7 +202,7 @@ describe('runs on two Docker hosts', () => {
       // Host B alone takes the benchmark's runs; then host A joins, and host B's worker and engine stop during step 12.
       const workerB = await startHost(hostB, { DOCKER_HOST: second!.dockerHost, ...llm });
       const benchId = `bench-move-${suffix}`;
-      const spec: BenchSpec = { tasks: ['prisonersDilemma'], models, seeds: 1, maxSteps: 20, concurrency: 2, budgetUsd: 10, noise: {}, hostTimeoutS: 5 };
+      const spec: BenchSpec = { tasks: ['quickDilemma'], models, seeds: 1, maxSteps: 20, concurrency: 2, budgetUsd: 10, noise: {}, hostTimeoutS: 5 };
       const bench = await t.client.workflow.start('benchmark', { taskQueue: queue, workflowId: benchId, args: [spec] });
       handles.push(bench);
       const runIds = await eventually(async () => {
@@ -224,7 +224,7 @@ describe('runs on two Docker hosts', () => {
 
       const result = (await bench.result()) as BenchmarkResult;
       // Undisturbed: the same script on host A alone.
-      const calm = runInput('prisonersDilemma', 'openai:move-calm', { maxSteps: 20, budgetUsd: 10 });
+      const calm = runInput('quickDilemma', 'openai:move-calm', { maxSteps: 20, budgetUsd: 10 });
       handles.push(await startRun(t.client, queue, calm));
       const calmResult = (await t.client.workflow.getHandle(calm.runId).result()) as RunResult;
       expect(calmResult.exitStatus).toBe('submitted');

@@ -38,7 +38,7 @@ describe('a worker killed around a model call', () => {
   });
 
   it('right after the reply was stored: no second model call for that step, the retried turn reuses the stored reply', async () => {
-    const input = runInput('prisonersDilemma', 'openai:crash-test', { maxSteps: 10, heartbeatTimeoutS: 2, budgetUsd: 10 });
+    const input = runInput('quickDilemma', 'openai:crash-test', { maxSteps: 10, heartbeatTimeoutS: 2, budgetUsd: 10 });
     runIds.push(input.runId);
     const env = {
       TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS!,
@@ -108,7 +108,7 @@ describe('a worker killed around a model call', () => {
         OPENAI_BASE_URL: priced.baseURL,
         OPENAI_API_KEY: 'test-key',
       };
-      const input = runInput('prisonersDilemma', 'openai:crash-priced?price_input_per_mtok=1&price_output_per_mtok=4', { maxSteps: 10, heartbeatTimeoutS: 2, budgetUsd: 10 });
+      const input = runInput('quickDilemma', 'openai:crash-priced?price_input_per_mtok=1&price_output_per_mtok=4', { maxSteps: 10, heartbeatTimeoutS: 2, budgetUsd: 10 });
       runIds.push(input.runId);
 
       worker = await startWorkerProcess(env);

@@ -56,7 +56,7 @@ describe('mlgym report <benchId> through the Temporal server', () => {
   it('reports a completed benchmark over the runs of its result, and exports one of them', async () => {
     const benchId = unique('bench-report');
     const taskQueue = unique('report-bench');
-    const spec: BenchSpec = { tasks: ['prisonersDilemma'], models: ['baseline'], seeds: 1, maxSteps: 10, concurrency: 1, noise: {} };
+    const spec: BenchSpec = { tasks: ['quickDilemma'], models: ['baseline'], seeds: 1, maxSteps: 10, concurrency: 1, noise: {} };
     const worker = await t.worker(taskQueue);
     const result = (await worker.runUntil(async () => (await t.client.workflow.start('benchmark', { taskQueue, workflowId: benchId, args: [spec] })).result())) as BenchmarkResult;
     const runId = result.runs[0]!.runId;
@@ -66,7 +66,7 @@ describe('mlgym report <benchId> through the Temporal server', () => {
     const r = await mlgym({}, 'report', benchId, '--out', out, '--json');
     expect(r.status, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout);
-    expect(json).toMatchObject({ kind: 'benchmark', runs: [runId], tasks: ['prisonersDilemma'], models: ['baseline'] });
+    expect(json).toMatchObject({ kind: 'benchmark', runs: [runId], tasks: ['quickDilemma'], models: ['baseline'] });
     const html = readFileSync(out, 'utf8');
     expect(html).toContain(`<section class="trajectory always" id="run-${runId}">`);
     expect(html).toContain('python3 -c &#34;import strategy&#34;');
@@ -76,7 +76,7 @@ describe('mlgym report <benchId> through the Temporal server', () => {
     const exportDir = join(home, unique('export'));
     expect((await mlgym({}, 'export', runId, '--out', exportDir)).status).toBe(0);
     const replay = join(exportDir, 'replay.yaml');
-    expect((await mlgym({}, 'import', join(exportDir, 'prisonersDilemma.traj'), '--out', replay)).status).toBe(0);
+    expect((await mlgym({}, 'import', join(exportDir, 'quickDilemma.traj'), '--out', replay)).status).toBe(0);
     const store = new ArtifactStore();
     const turns = (await readTrajectory(store, runId)).filter((s) => s.action).map((s) => s.action);
     expect(turns).toEqual(['python3 -c "import strategy"', 'validate', 'submit']);

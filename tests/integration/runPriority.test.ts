@@ -40,9 +40,9 @@ describe('run priorities', () => {
     const queue = `priority-${tag}`;
     for (let seed = 0; seed < 3; seed++) {
       // As a benchmark starts its children: no priority of their own (the server's default, 3).
-      await startRun(client, queue, runInput('prisonersDilemma', `replay:/nonexistent-${tag}.yaml`, { seed, runId: `prio-${tag}-bench-${seed}` }));
+      await startRun(client, queue, runInput('quickDilemma', `replay:/nonexistent-${tag}.yaml`, { seed, runId: `prio-${tag}-bench-${seed}` }));
     }
-    const out = execFileSync('node', [join(repoRoot, 'bin/mlgym.js'), 'run', 'prisonersDilemma', '--model', 'baseline', '--detach', '--json'], { encoding: 'utf8', env: { ...process.env, TEMPORAL_ADDRESS: address, MLGYM_TASK_QUEUE: queue } });
+    const out = execFileSync('node', [join(repoRoot, 'bin/mlgym.js'), 'run', 'quickDilemma', '--model', 'baseline', '--detach', '--json'], { encoding: 'utf8', env: { ...process.env, TEMPORAL_ADDRESS: address, MLGYM_TASK_QUEUE: queue } });
     const { runId, taskQueue } = JSON.parse(out);
     expect(taskQueue).toBe(queue);
     const info = (await client.workflow.getHandle(runId).describe()).raw.workflowExecutionInfo;

@@ -31,7 +31,7 @@ describe('a run whose artifact store is S3-compatible storage (MLGYM_ARTIFACTS=s
     const queue = `s3-run-${suffix}`;
     worker = await startWorkerProcess({ TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS!, MLGYM_HOME: home, MLGYM_TASK_QUEUE: queue, ...s3Env(bucket, 'team/runs') });
 
-    const input = runInput('prisonersDilemma', 'baseline');
+    const input = runInput('quickDilemma', 'baseline');
     runIds.push(input.runId);
     const result = (await (await startRun(t.client, queue, input)).result()) as RunResult;
     expect(result.exitStatus).toBe('submitted');

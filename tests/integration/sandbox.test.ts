@@ -8,7 +8,7 @@ import { execIn } from '../../lib/sandbox/exec.js';
 import { runInSession, SessionError } from '../../lib/sandbox/session.js';
 import { createActivities } from '../../activities/index.js';
 import { runContainer } from '../../activities/provision.js';
-import { fixtureTask, useFixtureTasks } from '../helpers/sandbox.js';
+import { fixtureTask } from '../helpers/sandbox.js';
 import { BASE_IMAGE } from '../../lib/sandbox/images.js';
 import type { ProvisionResult, ToolResult } from '../../lib/run/types.js';
 
@@ -34,7 +34,6 @@ afterAll(async () => {
 describe('the agent container and its session', () => {
   let c: string;
   beforeAll(async () => {
-    useFixtureTasks();
     c = (await newRun()).containerId;
   });
 
@@ -111,7 +110,6 @@ describe('the agent container and its session', () => {
 describe('isolation and limits', () => {
   let c: string;
   beforeAll(async () => {
-    useFixtureTasks();
     c = (await newRun()).containerId;
   });
 
@@ -180,8 +178,7 @@ describe('GPU requests', () => {
 });
 
 describe('recovery from a lost container', () => {
-  beforeAll(() => useFixtureTasks());
-
+  
   it('re-creates a killed container and restores the workspace from its snapshot', async () => {
     const { runId, containerId } = await newRun();
     await run(containerId, 'echo "work in progress" > notes.txt && mkdir -p ckpt && echo 7 > ckpt/epoch');

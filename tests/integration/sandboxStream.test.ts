@@ -9,7 +9,6 @@ import { runInSession, SessionError, type CommandResult } from '../../lib/sandbo
 import { closeSessionStreams, openSessionStream, type SessionStream } from '../../lib/sandbox/sessionStream.js';
 import { createActivities } from '../../activities/index.js';
 import type { ProvisionResult } from '../../lib/run/types.js';
-import { useFixtureTasks } from '../helpers/sandbox.js';
 
 /**
  * The session stream (one long-lived `session.py serve` per container) is only a transport: whatever
@@ -58,7 +57,6 @@ async function breakMidCommand(containerId: string, file: string, breakIt: (stre
   return result;
 }
 
-beforeAll(() => useFixtureTasks());
 
 afterAll(async () => {
   await closeSessionStreams();

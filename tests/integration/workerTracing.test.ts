@@ -50,7 +50,7 @@ describe('worker tracing with OpenTelemetry', () => {
     const worker = await startWorkerProcess({ MLGYM_TASK_QUEUE: queue, MLGYM_HOST_ID: host, MLGYM_OTEL_ENDPOINT: collector.url, MLGYM_HOME: home });
     const replay = join(home, 'actions.yaml');
     writeFileSync(replay, '- "echo traced"\n- exit_forfeit\n');
-    const input = runInput('prisonersDilemma', `replay:${replay}`, { maxSteps: 3 });
+    const input = runInput('quickDilemma', `replay:${replay}`, { maxSteps: 3 });
     const result = (await (await startRun(t.client, queue, input)).result()) as RunResult;
     expect(result.exitStatus).toBe('exit_forfeit');
     // A graceful stop flushes the spans still batched.

@@ -12,7 +12,7 @@ import { ensureTaskImage } from '../../lib/sandbox/images.js';
 import { devicesOf, diskImagePath, imageBytes } from '../../lib/sandbox/quota.js';
 import { runInSession } from '../../lib/sandbox/session.js';
 import { commandTimeoutS } from '../../lib/tools/timeouts.js';
-import { fixtureTask, useFixtureTasks } from '../helpers/sandbox.js';
+import { fixtureTask } from '../helpers/sandbox.js';
 
 const store = new ArtifactStore();
 const activities = createActivities({ store });
@@ -103,7 +103,6 @@ describe('runaway commands', () => {
   }
 
   beforeAll(async () => {
-    useFixtureTasks();
     (await new MockActivityEnvironment().run(activities.provision, input)) as ProvisionResult;
   });
 

@@ -13,7 +13,6 @@ import { runInSession } from '../../lib/sandbox/session.js';
 import { readManifest, snapshotFor, snapshotSteps, type SnapshotStats } from '../../lib/snapshots/manifest.js';
 import { takeSnapshot } from '../../lib/sandbox/snapshot.js';
 import { snapshotStore } from '../../lib/snapshots/store.js';
-import { useFixtureTasks } from '../helpers/sandbox.js';
 
 const store = new ArtifactStore();
 const activities = createActivities({ store });
@@ -69,7 +68,6 @@ async function snapshot(step: number): Promise<SnapshotStats & { bytes: number }
 describe('a workspace larger than 4 GB', () => {
   let containerId: string;
   beforeAll(async () => {
-    useFixtureTasks();
     ({ containerId } = (await new MockActivityEnvironment().run(activities.provision, { runId, taskId: 'sandboxProbe', model: 'test' })) as ProvisionResult);
   });
   afterAll(async () => removeRunResources(runId));
@@ -123,7 +121,6 @@ describe('the snapshot reader container (for engines whose disks are not mounted
   afterAll(async () => removeRunResources(small));
 
   it('takes the same snapshot as the host reader, reading only what changed', async () => {
-    useFixtureTasks();
     const { containerId: c } = (await new MockActivityEnvironment().run(activities.provision, { runId: small, taskId: 'sandboxProbe', model: 'test' })) as ProvisionResult;
     await execIn(c, ['bash', '-c', 'cd ~/workspace && mkdir -p d/e && head -c 5000000 /dev/urandom > d/e/blob && echo x > "name with spaces" && ln -s d/e/blob ln && chmod 000 d/e/blob && sleep 1']);
     const objects = snapshotStore(store);

@@ -2,7 +2,7 @@
 import json, os, re, sys, urllib.request
 
 import gymnasium as gym
-import durable_mlgym  # noqa: F401  (registers mlgym/<task>-v0)
+import durable_mlgym
 
 FENCED = re.compile(r"^```[^\n]*\n(.*?)\n```", re.S | re.M)
 
@@ -16,7 +16,7 @@ def chat(messages: list[dict]) -> str:
 
 
 def main(task: str = "prisonersDilemma") -> None:
-    env = gym.make(f"mlgym/{task}-v0", max_steps=20)
+    env = gym.make(durable_mlgym.register_task(task), max_steps=20)  # a task of MLGYM_TASKS_PATH too
     obs, info = env.reset(seed=0)
     messages = [{"role": "system", "content": info["task"]["system_prompt"]}, {"role": "user", "content": obs}]
     done = False

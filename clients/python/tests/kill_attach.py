@@ -19,7 +19,7 @@ def emit(kind: str, obs: str, info: dict) -> None:
 
 
 def start(run_id_file: str) -> None:
-    env = MlgymEnv("prisonersDilemma", max_steps=6, on_close="detach", keep=True)  # the test reads its container after the run
+    env = MlgymEnv("quickDilemma", max_steps=6, on_close="detach", keep=True)  # the test reads its container after the run
     env.reset(seed=5)
     env.step(f"echo start >> {LOG}")
     with open(run_id_file, "w") as f:

@@ -23,7 +23,7 @@ def emit(kind: str, observation: str, info: dict, reward: float = 0.0, terminate
 
 
 def play(plan: dict) -> None:
-    env = gym.make(durable_mlgym.env_id(plan["task"]), on_close="detach")
+    env = gym.make(durable_mlgym.register_task(plan["task"]), on_close="detach")
     if "attach" in plan:
         obs, info = env.reset(options={"attach": plan["attach"]})
     else:

@@ -12,8 +12,12 @@ import warnings
 import gymnasium as gym
 import pytest
 
-import durable_mlgym  # noqa: F401  (registers mlgym/<task>-v0)
-from durable_mlgym import EpisodeError, MlgymEnv, run_episodes
+from durable_mlgym import EpisodeError, MlgymEnv, register_task, run_episodes
+
+# A test fixture (tests/fixtures/tasks, on MLGYM_TASKS_PATH): prisonersDilemma's files and grading over
+# 100 games, so that each evaluation takes a fraction of a second.
+TASK = "quickDilemma"
+ENV_ID = register_task(TASK)
 
 STRATEGY = """cat > strategy.py <<'EOF'
 def row_strategy(history):
@@ -35,14 +39,14 @@ def server():
 
 
 def test_an_episode_through_gym_make():
-    env = gym.make("mlgym/prisonersDilemma-v0", max_steps=8, reward="improvement")
+    env = gym.make(ENV_ID, max_steps=8, reward="improvement")
     # The passive checker of gym.make warns about anything off the Gymnasium API: make that an error.
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         obs, info = env.reset(seed=7)
         assert "row_strategy(history)" in obs
         assert "(Steps used: 0 of 8, remaining: 8)" in obs
-        assert info["task"]["id"] == "prisonersDilemma"
+        assert info["task"]["id"] == TASK
         assert "validate" in info["task"]["commands"]
         assert info["metric"]["name"] == "Score" and info["metric"]["direction"] == "max"
         baseline = info["metric"]["baseline"]
@@ -77,7 +81,7 @@ def test_an_episode_through_gym_make():
 
 
 def test_a_retried_step_runs_once_and_another_client_attaches():
-    env = MlgymEnv("prisonersDilemma", max_steps=6)
+    env = MlgymEnv(TASK, max_steps=6)
     env.reset(seed=8)
     first, info = env.send_step(0, COUNT)
     again, _ = env.send_step(0, COUNT)  # a client retrying after a crash: the same step number
@@ -96,7 +100,7 @@ def test_a_retried_step_runs_once_and_another_client_attaches():
 
 
 def test_the_vector_env_steps_episodes_together():
-    envs = gym.make_vec("mlgym/prisonersDilemma-v0", num_envs=2, vectorization_mode="vector_entry_point", max_steps=4)
+    envs = gym.make_vec(ENV_ID, num_envs=2, vectorization_mode="vector_entry_point", max_steps=4)
     obs, infos = envs.reset(seed=20)
     assert len(obs) == 2 and all("row_strategy(history)" in o for o in obs)
     assert len(set(infos["run_id"])) == 2
@@ -113,6 +117,6 @@ def test_run_episodes_in_parallel():
     def policy(obs, info):
         return "validate" if info["step"] == 0 else "submit"
 
-    finals = run_episodes(policy, task="prisonersDilemma", n=2, seed=30, options={"max_steps": 5})
+    finals = run_episodes(policy, task=TASK, n=2, seed=30, options={"max_steps": 5})
     assert [f["final"]["exit_status"] for f in finals] == ["submitted", "submitted"]
     assert len({f["run_id"] for f in finals}) == 2
