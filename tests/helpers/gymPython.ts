@@ -6,7 +6,7 @@ import { repoRoot } from '../../lib/home.js';
 import { findAgentContainer } from '../../lib/sandbox/container.js';
 import { execIn } from '../../lib/sandbox/exec.js';
 
-/** A prisonersDilemma strategy: mirror the opponent, defect in the last round. */
+/** A Prisoner's Dilemma strategy (prisonersDilemma, quickDilemma): mirror the opponent, defect in the last round. */
 export const STRATEGY = `cat > strategy.py <<'EOF'
 def row_strategy(history):
     if len(history) == 9:

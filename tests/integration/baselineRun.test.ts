@@ -41,7 +41,8 @@ describe('prisonersDilemma with the baseline agent, through the real server, wor
   });
 
   it('runs the agent as non-root in a hardened container, with the evaluation script out of reach', async () => {
-    const input = runInput('prisonersDilemma', 'baseline', { keep: true });
+    // Any task's container is made the same way: the fixture quickDilemma spares two 10,000-game evaluations.
+    const input = runInput('quickDilemma', 'baseline', { keep: true });
     const worker = await t.worker('baseline-keep');
     const handle = await startRun(t.client, 'baseline-keep', input);
     await worker.runUntil(handle.result());

@@ -178,7 +178,6 @@ describe('GPU requests', () => {
 });
 
 describe('recovery from a lost container', () => {
-  
   it('re-creates a killed container and restores the workspace from its snapshot', async () => {
     const { runId, containerId } = await newRun();
     await run(containerId, 'echo "work in progress" > notes.txt && mkdir -p ckpt && echo 7 > ckpt/epoch');

@@ -57,7 +57,6 @@ async function breakMidCommand(containerId: string, file: string, breakIt: (stre
   return result;
 }
 
-
 afterAll(async () => {
   await closeSessionStreams();
   for (const runId of runs) await removeRunResources(runId);
