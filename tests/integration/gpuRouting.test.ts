@@ -66,14 +66,22 @@ describe('runs that need GPUs', () => {
     }, 'the child run');
     const child = t.client.workflow.getHandle(childId);
     handles.push(child);
-    expect((await child.describe()).taskQueue).toBe(gpuQueue);
-    expect(await eventually(() => reservedGpus(child), 'reserveGpus')).toEqual([`fake-gpu-${suffix}`]);
-    const info = await eventually(() => findAgentContainer(childId), 'the created container');
-    const { HostConfig } = await docker().getContainer(info.Id).inspect();
-    expect(HostConfig.DeviceRequests).toEqual([{ Driver: 'nvidia', Count: 0, DeviceIDs: [`fake-gpu-${suffix}`], Capabilities: [['gpu']], Options: null }]);
-    await t.client.workflow.getHandle(benchId).terminate('seen enough');
-    await child.terminate('seen enough').catch(() => undefined);
-    await removeRunResources(childId);
+    try {
+      expect((await child.describe()).taskQueue).toBe(gpuQueue);
+      expect(await eventually(() => reservedGpus(child), 'reserveGpus')).toEqual([`fake-gpu-${suffix}`]);
+      // Listed, then inspected: a container that went in between (a retried provision's) is looked for again.
+      const { HostConfig } = await eventually(async () => {
+        const info = await findAgentContainer(childId);
+        return info && docker().getContainer(info.Id).inspect().catch(() => undefined);
+      }, 'the created container');
+      expect(HostConfig.DeviceRequests).toEqual([{ Driver: 'nvidia', Count: 0, DeviceIDs: [`fake-gpu-${suffix}`], Capabilities: [['gpu']], Options: null }]);
+    } finally {
+      // The next test needs the host's one GPU: this run must not keep its lease.
+      await t.client.workflow.getHandle(benchId).terminate('seen enough');
+      await child.terminate('seen enough').catch(() => undefined);
+      await removeRunResources(childId);
+      await releaseGpus(childId);
+    }
   });
 
   it('wait while the GPUs are leased to another run, and get them once it has ended', async () => {
