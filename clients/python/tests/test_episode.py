@@ -14,8 +14,8 @@ import pytest
 
 from durable_mlgym import EpisodeError, MlgymEnv, register_task, run_episodes
 
-# A test fixture (tests/fixtures/tasks, on MLGYM_TASKS_PATH): prisonersDilemma's files and grading over
-# 100 games, so that each evaluation takes a fraction of a second.
+# A test fixture (tests/fixtures/tasks, on MLGYM_TASKS_PATH): a Prisoner's Dilemma graded by the games'
+# grading code over 100 games, so that each evaluation takes a fraction of a second.
 TASK = "quickDilemma"
 ENV_ID = register_task(TASK)
 
