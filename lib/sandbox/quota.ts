@@ -5,6 +5,7 @@ import { link, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { mlgymHome } from '../home.js';
+import { withHostLock } from '../hostLock.js';
 import { AGENT_UID, docker, isNotFound, labels } from './docker.js';
 
 /**
@@ -78,10 +79,19 @@ async function tool(cmd: string, args: string[]): Promise<string> {
   }
 }
 
-/** One losetup at a time in this process (util-linux copes with other processes). */
+/** How long a loop-device change waits for another process's (each takes well under a second). */
+const LOOP_LOCK_WAIT_MS = 120_000;
+
+/**
+ * One loop-device change at a time on this host: in this process, and across the processes that share
+ * MLGYM_HOME (test files, several workers). A listing and the attach or detach decided from it must not
+ * interleave with another's: a detach decided from a stale list once freed a device that another
+ * process had just attached a new workspace to, and the next attach put a second workspace on it.
+ */
 let losetupChain: Promise<unknown> = Promise.resolve();
 function serialized<T>(work: () => Promise<T>): Promise<T> {
-  const next = losetupChain.then(work, work);
+  const locked = () => withHostLock('loop-devices', LOOP_LOCK_WAIT_MS, work);
+  const next = losetupChain.then(locked, locked);
   losetupChain = next.catch(() => undefined);
   return next;
 }
@@ -217,9 +227,9 @@ export async function ensureQuotaVolume(runId: string, volume: string, bytes: nu
  * Returns the devices detached.
  */
 export async function reclaimOrphanDevices(): Promise<string[]> {
-  const mounted = new Set(readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[0]));
-  const orphans = (await loopDevices()).filter((d) => / \(deleted\)$/.test(d['back-file'] ?? '') && IMAGE_NAME.test(basename(backFile(d))) && !mounted.has(d.name));
   return serialized(async () => {
+    const mounted = new Set(readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[0]));
+    const orphans = (await loopDevices()).filter((d) => / \(deleted\)$/.test(d['back-file'] ?? '') && IMAGE_NAME.test(basename(backFile(d))) && !mounted.has(d.name));
     const detached: string[] = [];
     for (const d of orphans) if (await tool('losetup', ['--detach', d.name]).then(() => true, () => false)) detached.push(d.name);
     return detached;
