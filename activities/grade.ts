@@ -8,6 +8,8 @@ import { withHeartbeat } from './heartbeat.js';
 import { takeSnapshot } from '../lib/sandbox/snapshot.js';
 import { snapshotStore } from '../lib/snapshots/store.js';
 import type { LoadedTask } from '../lib/config/load.js';
+import { findAgentContainer } from '../lib/sandbox/container.js';
+import { endStrayProcesses } from '../lib/sandbox/session.js';
 
 export interface GradeInput extends TaskRef {
   runId: string;
@@ -62,6 +64,9 @@ export function makeGrade({ store }: ActivityDeps, kind: AttemptKind) {
       await engineOrHostLost(input.hostTimeoutS);
       const shown = shownSplit(kind, task.validate_shows, input.protocol);
       const splits: Split[] = shown === 'test' ? ['test'] : ['validation', 'test'];
+      // What is graded is what is kept: nothing of the agent's may still change the workspace.
+      const agent = await findAgentContainer(runId);
+      if (agent?.State === 'running') await endStrayProcesses(agent.Id);
       // The graded workspace is kept (incrementally), so `mlgym rescore` can grade it again without re-running anything.
       await withHeartbeat(() => takeSnapshot(snapshotStore(store), runId, step));
       const { attempt, ...record } = await timedObservation(async () => {

@@ -1,5 +1,5 @@
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
-import { runInSession, type CommandResult } from '../lib/sandbox/session.js';
+import { endStrayProcesses, runInSession, type CommandResult } from '../lib/sandbox/session.js';
 import { recordName, timedObservation, type ObservationRecord } from '../lib/run/records.js';
 import type { TaskRef, ToolResult } from '../lib/run/types.js';
 import { taskOrFail, type ActivityDeps } from './context.js';
@@ -24,11 +24,12 @@ const POLL_S = 2;
 /** Characters of output in an observation (a 100-line file window fits). */
 const OUTPUT_CAP = 20_000;
 
-export function observationText(result: CommandResult, timeoutS: number): string {
+export function observationText(result: CommandResult, timeoutS: number, strays = 0): string {
   let text = result.output ?? '';
   if (result.truncated) text += `\n[output truncated: ${result.output_chars} characters in all, full output in ${result.output_file}]`;
   if (result.timed_out) text += `\nEXECUTION TIMED OUT: the command ran for more than ${timeoutS} seconds and was killed with all its processes.`;
   if (result.lost) text += '\nThe command was lost (its container restarted while it ran); run it again if needed.';
+  if (strays) text += `\n${strays} process(es) the command left running outside its session were killed: nothing a command starts outlives it.`;
   return text;
 }
 
@@ -59,9 +60,10 @@ export function makeToolExec({ store }: ActivityDeps) {
         heartbeat({ key });
         result = await runInSession(containerId, key, '', { timeoutS, waitS: POLL_S, capChars: OUTPUT_CAP });
       }
+      const strays = await endStrayProcesses(containerId);
       return {
         step,
-        observation: observationText(result, timeoutS),
+        observation: observationText(result, timeoutS, strays),
         exitCode: result.exit_code,
         timedOut: result.timed_out,
         outputFile: result.output_file,

@@ -16,6 +16,8 @@ JSON object per line:
                      (one `docker exec` per request: the fallback transport)
   session.py serve   the same over a long-lived stream: request lines on stdin, reply lines on stdout,
                      {"hello": {"pid", "boot"}} first
+  session.py sweep   kill every process that outlived its command; prints {"stopped": N, "left": N}
+                     (the worker calls it when no command of the run is awaited)
 
 A reply carries the request's id and is one of
   {"id", "key", "state": "running", "started", "output_file"}
@@ -80,41 +82,68 @@ def read_json(path):
     return value if isinstance(value, dict) else None
 
 
-def session_members(sid):
-    """Live (not zombie) processes of a session."""
-    members = []
+def processes():
+    """(pid, ppid, sid) of every live (not zombie) process in the container."""
+    found = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
-            if os.getsid(int(pid)) != sid:
-                continue
             with open(f"/proc/{pid}/stat") as f:
-                if f.read().rsplit(")", 1)[1].split()[0] != "Z":
-                    members.append(int(pid))
-        except (ProcessLookupError, PermissionError, FileNotFoundError, IndexError):
-            pass
-    return members
+                state, ppid, _pgrp, sid = f.read().rsplit(")", 1)[1].split()[:4]
+        except (FileNotFoundError, ProcessLookupError, PermissionError, ValueError):
+            continue
+        if state != "Z":
+            found.append((int(pid), int(ppid), int(sid)))
+    return found
+
+
+def session_members(sid):
+    return [pid for pid, _, s in processes() if s == sid]
+
+
+def strays():
+    """Processes outside every session the engine started. The container's init and each `docker exec`
+    have no parent inside the container (ppid 0) and lead their own session; a command runs in a session
+    of its own and is killed with it when it ends, so a process in any other session is one that left its
+    command's session (`setsid`, a daemon) or the runner of a command that is no longer awaited."""
+    table = processes()
+    engine_sessions = {sid for _, ppid, sid in table if ppid == 0}
+    return [pid for pid, _, sid in table if sid not in engine_sessions]
+
+
+def kill_until_gone(members):
+    """SIGKILL every process `members()` lists, again until it lists none (a fork bomb forks while it is
+    being killed), for at most 5 seconds. Returns the processes killed and those still left."""
+    killed = set()
+    deadline = time.time() + 5
+    while True:
+        found = members()
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if not found or time.time() > deadline:
+            return killed, found
+        time.sleep(0.01)
 
 
 def kill_session(sid):
-    """Kill every process in the command's session, including ones that left its process group; again
-    until none is left (a fork bomb forks while it is being killed)."""
-    deadline = time.time() + 5
-    while True:
-        try:
-            os.killpg(sid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        members = session_members(sid)
-        for pid in members:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        if not members or time.time() > deadline:
-            return
-        time.sleep(0.01)
+    """Kill every process in the command's session, including ones that left its process group."""
+    try:
+        os.killpg(sid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    kill_until_gone(lambda: session_members(sid))
+
+
+def sweep():
+    """Stop whatever outlived its command (see strays): between steps nothing of the agent's runs, so no
+    work goes on past a command's time limit or changes the workspace while it is saved and graded."""
+    killed, left = kill_until_gone(strays)
+    send({"stopped": len(killed), "left": len(left)})
 
 
 def container_boot():
@@ -493,7 +522,9 @@ def pump(leave_at_eof):
         now = time.time()
         for w in list(waiting):
             result = poll(w.key)
-            if result is None and now < w.deadline:
+            # A command started here is done once its runner has exited too (its pipe closed), so that
+            # nothing of it is left when the worker next sweeps the container.
+            if (result is None or w.done is not None) and now < w.deadline:
                 continue
             waiting.remove(w)
             if w.done is not None:
@@ -525,12 +556,14 @@ def pump(leave_at_eof):
                     accept(line, waiting)
 
 
-USAGE = "usage: session.py run < request lines | session.py serve   (a request is one JSON object a line)"
+USAGE = "usage: session.py run < request lines | session.py serve | session.py sweep   (a request is one JSON object a line)"
 
 
 def main(argv):
-    if argv not in (["run"], ["serve"]):
+    if argv not in (["run"], ["serve"], ["sweep"]):
         sys.exit(USAGE)
+    if argv == ["sweep"]:
+        return sweep()
     os.makedirs(CMDS, exist_ok=True)
     try:
         if argv == ["serve"]:

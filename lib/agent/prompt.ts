@@ -59,7 +59,8 @@ ${FORMAT_RULES[format]}
 GUIDELINES
 - Interactive programs (vim, nano, less, a bare python or bash prompt) never return: do not start them.
 - A command that runs longer than ${task.training_timeout} seconds is killed with everything it started; try
-  short training runs first and print progress.
+  short training runs first and print progress. Nothing a command starts outlives it: background jobs
+  (\`&\`, \`nohup\`, \`setsid\`) are killed when it returns.
 - Measure with \`validate\`: the evaluation script is not in your container and only \`validate\` counts.
 - Read the starter code and look at the data before changing things; view large files in parts.
 - When a command fails, read the error and change the approach instead of repeating it.

@@ -8,7 +8,7 @@ import { prepareCommand } from '../tools/prepare.js';
 import { findToolCommand } from '../tools/registry.js';
 import { commandTimeoutS } from '../tools/timeouts.js';
 import { fillTaskData, fillWorkspace, volumeName } from './container.js';
-import { runInSession } from './session.js';
+import { endStrayProcesses, runInSession } from './session.js';
 import { restoreSnapshot } from './snapshot.js';
 
 /** How long one session call waits for a re-run command before polling again. */
@@ -65,6 +65,7 @@ export async function rebuildWorkspace(
     while (result.state === 'running') {
       result = await runInSession(containerId, key, '', { timeoutS, waitS: POLL_S, capChars: 1000 });
     }
+    await endStrayProcesses(containerId);
     replayed.push({ step, command, exitCode: result.exit_code ?? null, recordedExitCode: recorded?.exitCode ?? null });
   }
   return { snapshot: choice.snapshot, replayed };

@@ -7,6 +7,7 @@ import {
   MalformedReply,
   parseOneShotReply,
   sessionRequestSchema,
+  sweepReplySchema,
   type DoneReply,
   type RunningReply,
   type SessionRequest,
@@ -87,4 +88,22 @@ async function runOneShot(containerId: string, request: SessionRequest, streamFa
   }
   if ('error' in reply) throw new SessionError(`session.py refused the request for ${request.key}: ${reply.error}`);
   return reply;
+}
+
+/**
+ * Kill every process in the container that outlived its command (`session.py sweep`): one started to
+ * leave the command's session (`setsid`, a daemon) would otherwise go on computing past the command's time
+ * limit, and change the workspace while it is snapshotted and graded. Call it only when no command of the
+ * run is awaited. Returns how many it stopped; processes it could not stop are a SessionError.
+ */
+export async function endStrayProcesses(containerId: string): Promise<number> {
+  const out = await execIn(containerId, ['python3', `${RUNTIME_DIR}/session.py`, 'sweep']);
+  let reply;
+  try {
+    reply = sweepReplySchema.parse(JSON.parse(out.stdout.trim().split('\n').at(-1) ?? ''));
+  } catch {
+    throw new SessionError(`session.py sweep in ${containerId.slice(0, 12)} exited with ${out.exitCode} and printed no count: ${(out.stderr || out.stdout).trim().slice(-500)}`);
+  }
+  if (reply.left > 0) throw new SessionError(`session.py sweep in ${containerId.slice(0, 12)} could not stop ${reply.left} process(es) that outlived their command`);
+  return reply.stopped;
 }

@@ -73,6 +73,10 @@ export const doneReplySchema = z.object({
   open_file: z.string().nullable(),
 });
 
+/** What `session.py sweep` prints: the processes it killed, and those it could not (still forking after 5 s). */
+export const sweepReplySchema = z.strictObject({ stopped: z.number().int().nonnegative(), left: z.number().int().nonnegative() });
+export type SweepReply = z.infer<typeof sweepReplySchema>;
+
 /** The request was refused (id null when the session could not read it at all). */
 export const errorReplySchema = z.object({ id: requestId.nullable(), error: z.string() });
 

@@ -10,7 +10,8 @@ import { createActivities } from '../../activities/index.js';
 import { runContainer } from '../../activities/provision.js';
 import { fixtureTask } from '../helpers/sandbox.js';
 import { BASE_IMAGE } from '../../lib/sandbox/images.js';
-import type { ProvisionResult, ToolResult } from '../../lib/run/types.js';
+import type { Attempt, ProvisionResult, ToolResult } from '../../lib/run/types.js';
+import { recordName, type ObservationRecord } from '../../lib/run/records.js';
 
 const store = new ArtifactStore();
 const activities = createActivities({ store });
@@ -159,6 +160,55 @@ except OSError:
     expect(hog.output).not.toContain('1073741824');
     const after = await run(c, 'echo still-here');
     expect(after.output!.trim()).toBe('still-here');
+  });
+});
+
+describe("processes that leave their command's session (an agent that wants work to go on off the clock)", () => {
+  /** The container's processes other than its init, the session server and this listing's own exec. */
+  const agentProcesses = async (containerId: string) =>
+    (await sh(containerId, 'ps -eo ppid=,args= | grep -v "^ *0 " | grep -v "sleep infinity" | sed "s/^ *[0-9]* //"')).stdout.trim().split('\n').filter((l) => l && !l.startsWith('ps ') && !l.startsWith('grep ') && !l.startsWith('sed '));
+  const tick = async (containerId: string) => (await sh(containerId, 'cat ~/workspace/tick 2>/dev/null')).stdout;
+  /** A shell loop and a Python double-fork daemon, each in a session of its own, both rewriting the workspace. */
+  const DAEMONS = [
+    "setsid sh -c 'while :; do date +%s%N > tick; sleep 0.05; done' > /dev/null 2>&1 < /dev/null &",
+    `python3 -c "
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        while True:
+            open('tick', 'w').write(str(time.time_ns())); time.sleep(0.05)
+" > /dev/null 2>&1`,
+  ].join('\n');
+
+  it('are killed when the command ends, and the observation says so; a command that leaves nothing gets no note', async () => {
+    const { runId, containerId } = await newRun();
+    const input = { runId, taskId: 'sandboxProbe', model: 'test' };
+    await new MockActivityEnvironment().run(activities.toolExec, { ...input, step: 1, command: DAEMONS });
+    const observation = (await store.readJson<ObservationRecord>(runId, recordName.observation(1)))!.observation;
+    expect(observation).toMatch(/\n(\d+) process\(es\) the command left running outside its session were killed: nothing a command starts outlives it\.$/);
+    expect(Number(/(\d+) process/.exec(observation)![1])).toBeGreaterThanOrEqual(2);
+    expect(await agentProcesses(containerId)).toEqual([]);
+    const first = await tick(containerId);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await tick(containerId)).toBe(first);
+
+    await new MockActivityEnvironment().run(activities.toolExec, { ...input, step: 2, command: 'echo honest' });
+    expect((await store.readJson<ObservationRecord>(runId, recordName.observation(2)))!.observation).toBe('honest\n');
+  });
+
+  it('are killed before a validate saves and grades the workspace', async () => {
+    const { runId, containerId } = await newRun();
+    const { image } = (await store.readJson<ProvisionResult>(runId, recordName.provision))!;
+    // One that escaped outside any tool exec (as a command abandoned by a cancelled run would still be running).
+    await sh(containerId, `cd ~/workspace && ${DAEMONS.split('\n')[0]}`);
+    expect(await agentProcesses(containerId)).not.toEqual([]);
+    const attempt = (await new MockActivityEnvironment().run(activities.validate, { runId, taskId: 'sandboxProbe', model: 'test', step: 1, image })) as Attempt;
+    expect(attempt.kind).toBe('validate');
+    expect(await agentProcesses(containerId)).toEqual([]);
+    const first = await tick(containerId);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await tick(containerId)).toBe(first);
   });
 });
 
