@@ -5,7 +5,7 @@ import { link, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { mlgymHome } from '../home.js';
-import { withHostLock } from '../hostLock.js';
+import { machineLocksDir, withHostLock } from '../hostLock.js';
 import { AGENT_UID, docker, isNotFound, labels } from './docker.js';
 
 /**
@@ -83,14 +83,15 @@ async function tool(cmd: string, args: string[]): Promise<string> {
 const LOOP_LOCK_WAIT_MS = 120_000;
 
 /**
- * One loop-device change at a time on this host: in this process, and across the processes that share
- * MLGYM_HOME (test files, several workers). A listing and the attach or detach decided from it must not
- * interleave with another's: a detach decided from a stale list once freed a device that another
- * process had just attached a new workspace to, and the next attach put a second workspace on it.
+ * One loop-device change at a time on this machine: in this process, and across all its processes,
+ * whatever their MLGYM_HOME (test files, several workers, a second "host" on the same kernel). A listing
+ * and the attach or detach decided from it must not interleave with another's: a detach decided from a
+ * stale list once freed a device that another process had just attached a new workspace to, and the
+ * next attach put a second workspace on it.
  */
 let losetupChain: Promise<unknown> = Promise.resolve();
 function serialized<T>(work: () => Promise<T>): Promise<T> {
-  const locked = () => withHostLock('loop-devices', LOOP_LOCK_WAIT_MS, work);
+  const locked = () => withHostLock('loop-devices', LOOP_LOCK_WAIT_MS, work, machineLocksDir());
   const next = losetupChain.then(locked, locked);
   losetupChain = next.catch(() => undefined);
   return next;
@@ -157,13 +158,15 @@ export function attachImage(path: string): Promise<string> {
 
 /** Detach the image's loop devices and delete the file. */
 export async function releaseImage(path: string): Promise<void> {
-  await releaseImages([path]);
+  await releaseImages(() => [path]);
 }
 
-async function releaseImages(paths: Iterable<string>, devices?: LoopDevice[]): Promise<void> {
-  await serialized(async () => {
+/** Detach the loop devices of the images `pathsOf` picks from the devices listed (under the lock), then delete those images. */
+async function releaseImages(pathsOf: (attached: LoopDevice[]) => Iterable<string>): Promise<void> {
+  const paths = await serialized(async () => {
     // Listing needs losetup (and root): without it there is nothing this process could have attached.
-    const attached = devices ?? (await loopDevices().catch(() => []));
+    const attached = await loopDevices().catch(() => []);
+    const paths = [...pathsOf(attached)];
     for (const path of paths) {
       for (const d of attached.filter((a) => backFile(a) === path)) {
         await tool('losetup', ['--detach', d.name]).catch(async (err: unknown) => {
@@ -172,6 +175,7 @@ async function releaseImages(paths: Iterable<string>, devices?: LoopDevice[]): P
         });
       }
     }
+    return paths;
   });
   for (const path of paths) await rm(path, { force: true });
 }
@@ -249,8 +253,6 @@ export async function runsWithDisks(): Promise<string[]> {
  * default place, and any loop device whose image carries the run's name even if the file is gone).
  */
 export async function releaseRunDisk(runId: string, labelled?: string): Promise<void> {
-  const paths = new Set([diskImagePath(runId), ...(labelled ? [labelled] : [])]);
-  const devices = await loopDevices().catch(() => []);
-  for (const d of devices) if (basename(backFile(d)) === `mlgym-ws-${runId}.img`) paths.add(backFile(d));
-  await releaseImages(paths, devices);
+  const named = (d: LoopDevice) => basename(backFile(d)) === `mlgym-ws-${runId}.img`;
+  await releaseImages((attached) => new Set([diskImagePath(runId), ...(labelled ? [labelled] : []), ...attached.filter(named).map(backFile)]));
 }
