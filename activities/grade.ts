@@ -1,4 +1,7 @@
-import { gradeWorkspace, type GradeOutcome, type Split } from '../lib/sandbox/grader.js';
+import { gradeWorkspace, graderArchive, type GradeOutcome, type Split } from '../lib/sandbox/grader.js';
+import { gradingKey, reusableOutcomes, type GradingRecord } from '../lib/sandbox/gradingKey.js';
+import { readManifest } from '../lib/snapshots/manifest.js';
+import type { ArtifactStore } from '../lib/artifacts/store.js';
 import { shownSplit } from '../lib/run/protocol.js';
 import { recordName, timedObservation, type ObservationRecord } from '../lib/run/records.js';
 import type { Attempt, AttemptKind, TaskRef } from '../lib/run/types.js';
@@ -51,6 +54,23 @@ export function toAttempt(step: number, kind: AttemptKind, scored: GradeOutcome 
 }
 
 /**
+ * The splits' outcomes for the workspace as snapshotted at this step: the run's last grading's when
+ * nothing it depends on changed since (a submit right after a validate), else a new evaluation, which
+ * becomes the last grading.
+ */
+async function gradeOrReuse(store: ArtifactStore, { runId, step, image }: GradeInput, task: LoadedTask, splits: Split[]) {
+  const files = await graderArchive(task);
+  const workspace = await readManifest(snapshotStore(store), runId, step);
+  const key = workspace && gradingKey(workspace, files, image, task);
+  const earlier = key ? await store.readJson<GradingRecord>(runId, recordName.grading) : undefined;
+  const reused = key ? reusableOutcomes(earlier, key, splits) : undefined;
+  if (reused) return { outcomes: reused, reusedFrom: earlier!.step };
+  const outcomes = await withHeartbeat(() => gradeWorkspace(runId, step, image, task, splits, files));
+  if (key) await store.writeJson(runId, recordName.grading, { key, step, outcomes } satisfies GradingRecord);
+  return { outcomes };
+}
+
+/**
  * The `validate` or `submit` activity: evaluate the workspace in the grader. The agent sees the split
  * `shownSplit` names (the task's `validate_shows`, or the test split under MLGym's protocol); the test
  * split is always recorded privately, so best-attempt scoring keeps MLGym's meaning. The observation
@@ -70,8 +90,8 @@ export function makeGrade({ store }: ActivityDeps, kind: AttemptKind) {
       // The graded workspace is kept (incrementally), so `mlgym rescore` can grade it again without re-running anything.
       await withHeartbeat(() => takeSnapshot(snapshotStore(store), runId, step));
       const { attempt, ...record } = await timedObservation(async () => {
-        const outcomes = await withHeartbeat(() => gradeWorkspace(runId, step, image, task, splits));
-        const attempt = toAttempt(step, kind, outcomes.test, outcomes[shown]);
+        const { outcomes, reusedFrom } = await gradeOrReuse(store, input, task, splits);
+        const attempt = { ...toAttempt(step, kind, outcomes.test, outcomes[shown]), ...(reusedFrom !== undefined ? { reusedFrom } : {}) };
         const observation = kind === 'validate' ? validationObservation(task, shown, attempt) : attempt.error ? `Submission failed: ${attempt.error}` : 'Submitted.';
         return { step, observation, attempt };
       });

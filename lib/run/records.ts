@@ -8,6 +8,8 @@ export const recordName = {
   observation: (step: number) => `steps/${String(step).padStart(6, '0')}.obs.json`,
   attempt: (step: number) => `attempts/${String(step).padStart(6, '0')}.json`,
   provision: 'provision.json',
+  /** The run's last grading (lib/sandbox/gradingKey.ts): an unchanged workspace is not evaluated twice. */
+  grading: 'grading.json',
   /** The run's `index`-th move off a lost host (activities/migrate.ts). */
   migration: (index: number) => `migrations/${String(index).padStart(4, '0')}.json`,
   result: 'result.json',

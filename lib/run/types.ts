@@ -154,6 +154,8 @@ export interface Attempt {
   /** Why the private test split could not be evaluated when the shown one could (never shown). */
   scoringError?: string;
   errorKind?: 'submission_not_found' | 'evaluation_format_error';
+  /** The step whose grading this attempt reused: workspace, grader and task were unchanged (lib/sandbox/gradingKey.ts). */
+  reusedFrom?: number;
 }
 
 export interface RunResult {

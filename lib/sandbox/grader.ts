@@ -38,6 +38,11 @@ export function graderEntries(task: LoadedTask): TarEntry[] {
   return [dir('grader'), ...placed.map(own), dir(PRIVATE_DIR.slice(1)), dir(`${PRIVATE_DIR.slice(1)}/home`), dir(`${PRIVATE_DIR.slice(1)}/tmp`)];
 }
 
+/** The grader's files (graderEntries) as the archive copied into each grader container. */
+export function graderArchive(task: LoadedTask): Promise<Buffer> {
+  return buildTar(graderEntries(task));
+}
+
 /** The evaluator's environment for one split: its secrets, where things are, the sandbox's user and memory. */
 export function evaluatorEnv(task: LoadedTask, split: Split): string[] {
   return [
@@ -101,9 +106,17 @@ async function mlgymEvaluationArgs(containerId: string, task: LoadedTask): Promi
  * readable by root alone, no network. The evaluator runs as root with only CAP_SETUID and CAP_SETGID
  * (no new privileges): it reads the submission through private copies (regular files only) and runs
  * any of the agent's code as SANDBOX_UID, with no capabilities, in a process of its own
- * (docker/runtime/sandbox.py). The agent's container never holds any of the grader's files.
+ * (docker/runtime/sandbox.py). The agent's container never holds any of the grader's files. `files` is
+ * graderArchive(task), when the caller has it already.
  */
-export async function gradeWorkspace(runId: string, step: number, image: string, task: LoadedTask, splits: Split[]): Promise<Record<Split, GradeOutcome | undefined>> {
+export async function gradeWorkspace(
+  runId: string,
+  step: number,
+  image: string,
+  task: LoadedTask,
+  splits: Split[],
+  files?: Buffer,
+): Promise<Record<Split, GradeOutcome | undefined>> {
   const name = `mlgym-grader-${runId}-${step}`;
   await docker().getContainer(name).remove({ force: true }).catch((err) => {
     if (!isNotFound(err)) throw err;
@@ -123,7 +136,7 @@ export async function gradeWorkspace(runId: string, step: number, image: string,
     },
   });
   try {
-    await container.putArchive(await buildTar(graderEntries(task)), { path: '/' });
+    await container.putArchive(files ?? (await graderArchive(task)), { path: '/' });
     await container.start();
     // The mount point's parent must stay private, whatever the engine did when it created the mount point.
     await execIn(container.id, ['chmod', '0700', PRIVATE_DIR], { user: '0:0' });

@@ -141,6 +141,7 @@ export function describeFixtureTasks(include: (taskId: string) => boolean): void
           expect(result.status, JSON.stringify(result.attempts)).toBe('completed');
           expect(result.exitStatus).toBe('submitted');
           expect(result.attempts.map((a) => a.kind)).toEqual(['validate', 'submit']);
+          expect(result.attempts[1]!.reusedFrom, 'the submit reuses the grading of the unchanged workspace').toBe(result.attempts[0]!.step);
           const submitted = result.submission!.metrics!;
           expect(Object.keys(submitted).sort()).toEqual(task.metrics.map((m) => m.name).sort());
           for (const [metric, recorded] of Object.entries(task.baseline_scores[0]!)) {

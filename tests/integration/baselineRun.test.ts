@@ -27,6 +27,8 @@ describe('prisonersDilemma with the baseline agent, through the real server, wor
     expect(result.attempts.map((a) => a.kind)).toEqual(['validate', 'submit']);
     // validate shows the validation split; the test split is recorded privately
     expect(result.attempts[0]!.shownMetrics!.Score).not.toBe(result.attempts[0]!.metrics!.Score);
+    // Nothing changed between them: the submit reuses the validate's grading of the test split.
+    expect(result.attempts[1]).toMatchObject({ reusedFrom: result.attempts[0]!.step, metrics: result.attempts[0]!.metrics });
 
     const history = await handle.fetchHistory();
     const activityTypes = history.events!.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType!.name] : []));
