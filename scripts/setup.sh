@@ -26,7 +26,7 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 # 2. Base image mlgym-base, labelled with the hash of its definition: built in the background (mostly
-# waiting on the network and dpkg) while the npm and Python packages install; awaited before "ready".
+# waiting on the network and dpkg) while the npm and Python packages install; awaited before the data.
 # Runs in a background subshell: its trap and variables are its own.
 build_base() {
   # shellcheck source=/dev/null
@@ -131,11 +131,12 @@ if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium || log "warning: no chromium, so tests/browser fails (Debian: apt-get install chromium)"
 fi
 
+# The fixture data is generated in containers of the base image.
+if [ -n "${base_build:-}" ]; then
+  wait "$base_build" || die "building mlgym-base failed (above)"
+fi
 bash scripts/prepare-data.sh || die "preparing the task data failed (scripts/prepare-data.sh)"
 if [ -n "${versitygw_build:-}" ]; then
   wait "$versitygw_build" || die "building versitygw failed; see $MLGYM_HOME/versitygw-build.log"
-fi
-if [ -n "${base_build:-}" ]; then
-  wait "$base_build" || die "building mlgym-base failed (above)"
 fi
 log "ready"
