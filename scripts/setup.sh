@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh Debian machine: npm deps, Temporal CLI, Docker engine, base image.
 # Called by `npm test` and `npm run demo`; safe to run again (each step checks before acting).
+# --test-images (npm test): also start building the task images the tests need, in the background.
 set -euo pipefail
+test_images=0
+case "${1:-}" in
+  --test-images) test_images=1 ;;
+  "") ;;
+  *) echo "usage: scripts/setup.sh [--test-images]" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export MLGYM_HOME="${MLGYM_HOME:-$ROOT/.mlgym}"
@@ -134,6 +141,15 @@ fi
 # The fixture data is generated in containers of the base image.
 if [ -n "${base_build:-}" ]; then
   wait "$base_build" || die "building mlgym-base failed (above)"
+fi
+# The two environments of the GPU-scale tasks as the tests run them (PyTorch, and JAX without GPUs): on a new
+# machine minutes of downloads, started now so that they overlap the data's preparation and the unit tier.
+# The tests' own builds wait for these under the machine-wide build lock (lib/sandbox/images.ts); a build
+# that fails here is only logged, and the tests build again and report it.
+if [ "$test_images" = 1 ]; then
+  for task in languageModelingFineWeb rlMetaMazeMisc; do
+    node bin/mlgym.js build "$task" --gpus 0 >>"$MLGYM_HOME/test-images.log" 2>&1 &
+  done
 fi
 bash scripts/prepare-data.sh || die "preparing the task data failed (scripts/prepare-data.sh)"
 if [ -n "${versitygw_build:-}" ]; then

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { dockerDir } from '../home.js';
-import { withHostLock } from '../hostLock.js';
+import { machineLocksDir, withHostLock } from '../hostLock.js';
 import type { LoadedTask } from '../config/load.js';
 import { buildTar, treeEntries, type TarEntry } from './tar.js';
 import { docker, followProgress, AGENT_UID, RUNTIME_DIR, WORKSPACE } from './docker.js';
@@ -125,11 +125,17 @@ export async function ensureTaskImage(task: LoadedTask, log: (line: string) => v
   const { entries, wheels } = buildContext(task);
   const tag = `mlgym-env:${contextHash(entries, baseId)}`;
   if (await imageExists(tag)) return tag;
-  // Runs of one task provisioned together on a fresh host wait for one build rather than each building it.
-  return withHostLock(`image-${tag}`, BUILD_WAIT_MS, async () => {
-    if (!(await imageExists(tag))) await buildTaskImage(task, tag, entries, wheels, log);
-    return tag;
-  });
+  // Runs of one task provisioned together on a fresh host wait for one build rather than each building it,
+  // whatever their MLGYM_HOME: the images are the machine's engine's.
+  return withHostLock(
+    `image-${tag}`,
+    BUILD_WAIT_MS,
+    async () => {
+      if (!(await imageExists(tag))) await buildTaskImage(task, tag, entries, wheels, log);
+      return tag;
+    },
+    machineLocksDir(),
+  );
 }
 
 async function imageExists(tag: string): Promise<boolean> {
