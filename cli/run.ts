@@ -40,7 +40,14 @@ export interface RunOptions {
 }
 
 export function runSummary(result: RunResult) {
-  const attempt = (a: RunResult['attempts'][number]) => ({ step: a.step, kind: a.kind, metrics: a.metrics ?? null, shownMetrics: a.shownMetrics ?? null, error: a.error ?? null });
+  const attempt = (a: RunResult['attempts'][number]) => ({
+    step: a.step,
+    kind: a.kind,
+    metrics: a.metrics ?? null,
+    shownMetrics: a.shownMetrics ?? null,
+    error: a.error ?? null,
+    reusedFrom: a.reusedFrom ?? null,
+  });
   return {
     runId: result.runId,
     workflowId: result.runId,

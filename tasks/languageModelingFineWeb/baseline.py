@@ -8,7 +8,7 @@ network-less container cannot resolve); an estimated 15 minutes on two A100s (no
 Writes model.pt (the state dict) and model_config.pt (a plain dict of GPTConfig fields), which the
 grader loads, then prints the loss on data/fineweb/fineweb_val_000000.bin.
 Usage: python3 baseline.py [SEED]   (default seed 0)
-MLGYM_DATA=fixture: the small generated shards, a 2-layer model and 30 iterations on one CPU thread, with
+MLGYM_DATA=fixture: the small generated shards, a 2-layer model and 15 iterations on one CPU thread, with
 kernels that give the same bits on every x86 CPU (see `reproducible`), so its score can be recorded exactly.
 """
 from reproducible import FIXTURE, reproducible  # first: on the fixture it pins kernels before torch loads
@@ -31,7 +31,7 @@ from model import GPT, GPTConfig, mean_loss, read_tokens
 DATA = "data/fineweb"
 if FIXTURE:
     CONFIG = GPTConfig(n_layer=2, n_head=2, n_embd=64, mlp_hidden=256)
-    ITERATIONS, BATCH, MICRO_BATCH, LR, WARMUP = 30, 1, 1, 5e-3, 5
+    ITERATIONS, BATCH, MICRO_BATCH, LR, WARMUP = 15, 1, 1, 5e-3, 5
 else:
     CONFIG = GPTConfig()  # 12 layers, 768 wide, 12 heads, 1024 tokens
     ITERATIONS, BATCH, MICRO_BATCH, LR, WARMUP = 500, 512, 16, 1.5e-3, 50
