@@ -1,18 +1,18 @@
-import { gradeWorkspace, graderArchive, type GradeOutcome, type Split } from '../lib/sandbox/grader.js';
-import { gradingKey, reusableOutcomes, type GradingRecord } from '../lib/sandbox/gradingKey.js';
-import { readManifest } from '../lib/snapshots/manifest.js';
 import type { ArtifactStore } from '../lib/artifacts/store.js';
+import type { LoadedTask } from '../lib/config/load.js';
 import { shownSplit } from '../lib/run/protocol.js';
 import { recordName, timedObservation, type ObservationRecord } from '../lib/run/records.js';
 import type { Attempt, AttemptKind, TaskRef } from '../lib/run/types.js';
+import { findAgentContainer } from '../lib/sandbox/container.js';
+import { gradeWorkspace, graderArchive, type GradeOutcome, type Split } from '../lib/sandbox/grader.js';
+import { gradingKey, reusableOutcomes, type GradingRecord } from '../lib/sandbox/gradingKey.js';
+import { endStrayProcesses } from '../lib/sandbox/session.js';
+import { takeSnapshot } from '../lib/sandbox/snapshot.js';
+import { readManifest } from '../lib/snapshots/manifest.js';
+import { snapshotStore } from '../lib/snapshots/store.js';
 import { taskOrFail, type ActivityDeps } from './context.js';
 import { engineOrHostLost } from './engine.js';
 import { withHeartbeat } from './heartbeat.js';
-import { takeSnapshot } from '../lib/sandbox/snapshot.js';
-import { snapshotStore } from '../lib/snapshots/store.js';
-import type { LoadedTask } from '../lib/config/load.js';
-import { findAgentContainer } from '../lib/sandbox/container.js';
-import { endStrayProcesses } from '../lib/sandbox/session.js';
 
 export interface GradeInput extends TaskRef {
   runId: string;
