@@ -26,16 +26,7 @@ export async function acquireHostLock(name: string, waitMs: number, dir = join(m
   });
 }
 
-/**
- * Where locks on the machine's own resources live (loop devices belong to the kernel, not to one
- * MLGYM_HOME: two workers with their own homes on one machine share them). Root's is /run/lock; a
- * user's, who cannot change those resources anyway, is under the temporary folder.
- */
-export function machineLocksDir(): string {
-  return process.getuid?.() === 0 ? '/run/lock/mlgym' : join(tmpdir(), `mlgym-locks-${process.getuid?.() ?? 'user'}`);
-}
-
-/** Runs `fn` holding the host lock `name` (see acquireHostLock), among the processes that share `dir`. */
+/** Runs `fn` holding the host lock `name` (see acquireHostLock). */
 export async function withHostLock<T>(name: string, waitMs: number, fn: () => Promise<T>, dir?: string): Promise<T> {
   const release = await acquireHostLock(name, waitMs, dir);
   try {
@@ -43,4 +34,15 @@ export async function withHostLock<T>(name: string, waitMs: number, fn: () => Pr
   } finally {
     await release();
   }
+}
+
+/**
+ * Runs `fn` holding the lock `name` among all the processes of this machine, whatever their MLGYM_HOME: for
+ * the machine's own resources (loop devices are the kernel's, images the engine's), which two workers with
+ * homes of their own on one machine share. Root's locks are in /run/lock; a user's, who cannot change those
+ * resources anyway, under the temporary folder.
+ */
+export function withMachineLock<T>(name: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
+  const uid = process.getuid?.();
+  return withHostLock(name, waitMs, fn, uid === 0 ? '/run/lock/mlgym' : join(tmpdir(), `mlgym-locks-${uid ?? 'user'}`));
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { dockerDir } from '../home.js';
-import { machineLocksDir, withHostLock } from '../hostLock.js';
+import { withMachineLock } from '../hostLock.js';
 import type { LoadedTask } from '../config/load.js';
 import { buildTar, treeEntries, type TarEntry } from './tar.js';
 import { docker, followProgress, AGENT_UID, RUNTIME_DIR, WORKSPACE } from './docker.js';
@@ -127,15 +127,10 @@ export async function ensureTaskImage(task: LoadedTask, log: (line: string) => v
   if (await imageExists(tag)) return tag;
   // Runs of one task provisioned together on a fresh host wait for one build rather than each building it,
   // whatever their MLGYM_HOME: the images are the machine's engine's.
-  return withHostLock(
-    `image-${tag}`,
-    BUILD_WAIT_MS,
-    async () => {
-      if (!(await imageExists(tag))) await buildTaskImage(task, tag, entries, wheels, log);
-      return tag;
-    },
-    machineLocksDir(),
-  );
+  return withMachineLock(`image-${tag}`, BUILD_WAIT_MS, async () => {
+    if (!(await imageExists(tag))) await buildTaskImage(task, tag, entries, wheels, log);
+    return tag;
+  });
 }
 
 async function imageExists(tag: string): Promise<boolean> {

@@ -5,7 +5,7 @@ import { link, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { mlgymHome } from '../home.js';
-import { machineLocksDir, withHostLock } from '../hostLock.js';
+import { withMachineLock } from '../hostLock.js';
 import { AGENT_UID, docker, isNotFound, labels } from './docker.js';
 
 /**
@@ -91,7 +91,7 @@ const LOOP_LOCK_WAIT_MS = 120_000;
  */
 let losetupChain: Promise<unknown> = Promise.resolve();
 function serialized<T>(work: () => Promise<T>): Promise<T> {
-  const locked = () => withHostLock('loop-devices', LOOP_LOCK_WAIT_MS, work, machineLocksDir());
+  const locked = () => withMachineLock('loop-devices', LOOP_LOCK_WAIT_MS, work);
   const next = losetupChain.then(locked, locked);
   losetupChain = next.catch(() => undefined);
   return next;
