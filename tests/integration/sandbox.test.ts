@@ -164,9 +164,12 @@ except OSError:
 });
 
 describe("processes that leave their command's session (an agent that wants work to go on off the clock)", () => {
-  /** The container's processes other than its init, the session server and this listing's own exec. */
+  /**
+   * The container's live processes other than its init, the session server and this listing's own exec. A
+   * killed process can stay a zombie for a moment until init reaps it; it runs nothing, so it is not listed.
+   */
   const agentProcesses = async (containerId: string) =>
-    (await sh(containerId, 'ps -eo ppid=,args= | grep -v "^ *0 " | grep -v "sleep infinity" | sed "s/^ *[0-9]* //"')).stdout.trim().split('\n').filter((l) => l && !l.startsWith('ps ') && !l.startsWith('grep ') && !l.startsWith('sed '));
+    (await sh(containerId, 'ps -eo stat=,ppid=,args= | grep -v "^Z" | grep -v "^[A-Za-z<+]* *0 " | grep -v "sleep infinity" | sed "s/^[A-Za-z<+]* *[0-9]* //"')).stdout.trim().split('\n').filter((l) => l && !l.startsWith('ps ') && !l.startsWith('grep ') && !l.startsWith('sed '));
   const tick = async (containerId: string) => (await sh(containerId, 'cat ~/workspace/tick 2>/dev/null')).stdout;
   /** A shell loop and a Python double-fork daemon, each in a session of its own, both rewriting the workspace. */
   const DAEMONS = [
