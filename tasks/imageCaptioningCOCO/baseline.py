@@ -5,7 +5,7 @@ Reads data/coco/ (train_images.npy, train_captions.csv, test_images.npy), trains
 the loss on 5% held-out training images, and writes submission.csv with one `caption` per test
 image, in the order of test_images.npy. Uses the GPU when there is one: about 10 minutes there on
 the full data. With MLGYM_DATA=fixture (the small smoke-test data) it trains briefly on a CPU, pinned
-to one thread and to kernels that give the same bits on one CPU vendor's machines (reproducible.py), so its
+to one thread and to kernels that give the same bits on other machines (reproducible.py), so its
 score can be recorded exactly.
 Usage: python3 baseline.py [SEED]   (default 0)
 """

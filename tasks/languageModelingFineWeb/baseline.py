@@ -9,7 +9,7 @@ Writes model.pt (the state dict) and model_config.pt (a plain dict of GPTConfig 
 grader loads, then prints the loss on data/fineweb/fineweb_val_000000.bin.
 Usage: python3 baseline.py [SEED]   (default seed 0)
 MLGYM_DATA=fixture: the small generated shards, a 2-layer model and 15 iterations on one CPU thread, with
-kernels that give the same bits on one CPU vendor's machines (reproducible.py), so its score can be recorded exactly.
+kernels that give the same bits on other machines (reproducible.py), so its score can be recorded exactly.
 """
 from reproducible import FIXTURE, reproducible  # first: on the fixture it pins kernels before torch loads
 

@@ -9,7 +9,7 @@ to 128 tokens, AdamW at a constant learning rate of 1e-7 (no weight decay, eps 1
 with gradient scaling on a GPU. The tiny learning rate is MLGym's and explains its weak baseline.
 MLGYM_DATA=fixture: the small generated data set and a tiny random BERT, which needs a real recipe:
 150 steps at 1e-3 with linear warm-up and decay, weight decay 0.01 and clipping, on one CPU thread
-with kernels that give the same bits on one CPU vendor's machines (reproducible.py), so its score can be
+with kernels that give the same bits on other machines (reproducible.py), so its score can be
 recorded exactly.
 """
 from reproducible import FIXTURE, reproducible  # first: on the fixture it pins kernels before torch loads

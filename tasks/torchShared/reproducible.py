@@ -4,8 +4,8 @@ Import this module before torch (`from reproducible import FIXTURE, reproducible
 on the fixture (MLGYM_DATA=fixture) it sets, before torch loads, one thread, ATen's portable kernels
 (no AVX2/AVX-512 variants chosen by the CPU) and MKL's CPU-independent code path, so another machine
 computes the same numbers and a fixture score can be recorded exactly. A GPU run keeps its fast kernels.
-Measured: the same bits on machines of one CPU vendor; across Intel and AMD one COCO validation caption
-differed (MKL promises its COMPATIBLE path on Intel CPUs only; docs/tasks.md, "Reproducible fixture scores").
+Measured: the same bits under simulated other machines, and on a second real one for every baseline but one
+COCO validation caption (docs/tasks.md, "Reproducible fixture scores").
 Shared by the PyTorch tasks' baselines (tasks/torchShared/; a task lists it in starter_code and the
 workspace gets it as reproducible.py).
 """
