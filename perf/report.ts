@@ -9,7 +9,7 @@ import { median, round } from './stats.js';
 
 export interface BenchResults {
   date: string;
-  machine: { cpus: number; memoryGb: number; node: string; loadavg: Record<string, number[]> };
+  machine: { cpus: number; cpuModel?: string; memoryGb: number; node: string; loadavg: Record<string, number[]> };
   targets: { maxDurableVsExec: number; concurrentRuns: number; maxWorkerMbPerRun: number; resumeSlackS: number };
   /** A section is missing when the run measured only some (`--only`). */
   overhead?: OverheadResult;
@@ -118,7 +118,7 @@ export function renderMarkdown(r: BenchResults): string {
   return [
     `# Durable MLGym bench — ${r.date}`,
     '',
-    `Machine: ${r.machine.cpus} cores, ${r.machine.memoryGb} GB, Node ${r.machine.node}; load average (1/5/15 min) ${load}. ` +
+    `Machine: ${r.machine.cpus} cores${r.machine.cpuModel ? ` (${r.machine.cpuModel})` : ''}, ${r.machine.memoryGb} GB, Node ${r.machine.node}; load average (1/5/15 min) ${load}. ` +
       `Embedded dev server (SQLite), one worker process, task prisonersDilemma, replay agent. Total ${round(r.elapsedS / 60, 1)} min.`,
     '',
     section('1. Per-step overhead', r.overhead && overheadSection(r.overhead, r)),

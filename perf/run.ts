@@ -72,7 +72,7 @@ try {
   if (largeBench) progress('largeBench');
   const results: BenchResults & { workspace?: WorkspaceResult & { targets: typeof WORKSPACE_TARGETS }; largeBench?: LargeBenchResult } = {
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version, loadavg: load },
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version, loadavg: load },
     targets: TARGETS,
     overhead,
     provisioning,
