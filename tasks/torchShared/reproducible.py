@@ -1,4 +1,4 @@
-"""Reproducible PyTorch training for the baselines: seeds, and on the fixture data the same bits on another machine.
+"""Reproducible PyTorch training for the baselines: seeds, and on the fixture data pinned kernels for another machine.
 
 Import this module before torch (`from reproducible import FIXTURE, reproducible` as the first import):
 on the fixture (MLGYM_DATA=fixture) it sets, before torch loads, one thread, ATen's portable kernels
