@@ -1,20 +1,18 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { allotGpus, GpuConfigError, GpusBusy, hostGpus, leasedGpus, releaseGpus } from '../../lib/sandbox/gpus.js';
 
 const env = { MLGYM_GPUS: '0,1,2,3' };
 const live = async () => true;
 
 describe('GPU allotment', () => {
-  let home: string | undefined;
   beforeEach(() => {
-    home = process.env.MLGYM_HOME;
-    process.env.MLGYM_HOME = mkdtempSync(join(tmpdir(), 'mlgym-gpus-'));
+    vi.stubEnv('MLGYM_HOME', mkdtempSync(join(tmpdir(), 'mlgym-gpus-')));
   });
   afterEach(() => {
-    process.env.MLGYM_HOME = home;
+    vi.unstubAllEnvs();
   });
 
   it('gives concurrent runs disjoint GPUs, and a run asking again the same ones', async () => {

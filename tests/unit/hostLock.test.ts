@@ -1,16 +1,15 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { acquireHostLock, withHostLock } from '../../lib/hostLock.js';
 
 describe('host locks (MLGYM_HOME/locks)', () => {
-  const saved = process.env.MLGYM_HOME;
   beforeEach(() => {
-    process.env.MLGYM_HOME = mkdtempSync(join(tmpdir(), 'mlgym-lock-'));
+    vi.stubEnv('MLGYM_HOME', mkdtempSync(join(tmpdir(), 'mlgym-lock-')));
   });
   afterEach(() => {
-    process.env.MLGYM_HOME = saved;
+    vi.unstubAllEnvs();
   });
 
   it('lets one holder in at a time: the second waits until the first releases, even through a throw', async () => {
