@@ -155,13 +155,35 @@ export async function fillTaskData(containerId: string, task: LoadedTask): Promi
   if (entries.length) await docker().getContainer(containerId).putArchive(tarStream(entries), { path: WORKSPACE });
 }
 
-/** Remove the run's containers and workspace volume, and give back its quota disk (loop device and image). */
+/** How often removeRunResources removes the run's containers again when its volume is still in use. */
+const REMOVE_TRIES = 3;
+
+/**
+ * Remove the run's containers and workspace volume, and give back its quota disk (loop device and image).
+ * An activity of the run still in flight (its workflow was just terminated, say) can create a container
+ * between the listing and the volume's removal; the volume is then in use, and the run's containers are
+ * removed again.
+ */
 export async function removeRunResources(runId: string): Promise<void> {
-  const all = await docker().listContainers({ all: true, filters: { label: [`${labels.run}=${runId}`] } });
-  for (const c of all) await docker().getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreNotFound);
-  const image = await imageOfRun(runId, volumeName(runId));
-  await docker().getVolume(volumeName(runId)).remove().catch(ignoreNotFound);
-  await releaseRunDisk(runId, image);
+  const volume = volumeName(runId);
+  for (let attempt = 1; ; attempt++) {
+    const all = await docker().listContainers({ all: true, filters: { label: [`${labels.run}=${runId}`] } });
+    for (const c of all) await docker().getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreNotFound);
+    const image = await imageOfRun(runId, volume);
+    try {
+      await docker().getVolume(volume).remove();
+    } catch (err) {
+      if (isInUse(err) && attempt < REMOVE_TRIES) continue;
+      if (isInUse(err)) throw new Error(`cannot remove ${volume}: still in use after the run's containers were removed ${REMOVE_TRIES} times, so a container without the run's label uses it (${(err as Error).message})`);
+      ignoreNotFound(err);
+    }
+    await releaseRunDisk(runId, image);
+    return;
+  }
+}
+
+function isInUse(err: unknown): boolean {
+  return (err as { statusCode?: number }).statusCode === 409;
 }
 
 function ignoreNotFound(err: unknown): void {

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { removeRunResources, volumeName } from '../../lib/sandbox/container.js';
 import { docker, labels } from '../../lib/sandbox/docker.js';
+import { BASE_IMAGE } from '../../lib/sandbox/images.js';
 import { useTestTemporal } from '../helpers/temporal.js';
 import { runInput, startRun } from '../helpers/runs.js';
 import { mlgym } from '../helpers/cli.js';
@@ -32,6 +34,29 @@ describe('mlgym gc', () => {
     expect(JSON.parse(real.stdout).removed).toHaveLength(2);
     expect((await docker().listVolumes({ filters: { label: [`${labels.run}=${orphan}`] } })).Volumes).toHaveLength(0);
     expect(await docker().listContainers({ all: true, filters: { label: [`${labels.run}=${tag}-kept`] } })).toHaveLength(0);
+  });
+
+  it("removes a run's containers and then its volume, and does not take a volume from a container that is not the run's", async () => {
+    const runId = `gcvolume${randomBytes(3).toString('hex')}`;
+    const volume = volumeName(runId);
+    await docker().createVolume({ Name: volume, Labels: { [labels.run]: runId } });
+    const holder = (labelled: boolean) => docker().createContainer({
+      Image: BASE_IMAGE,
+      Cmd: ['sleep', 'infinity'],
+      Labels: labelled ? { [labels.run]: runId } : {},
+      HostConfig: { Mounts: [{ Type: 'volume', Source: volume, Target: '/w' }] },
+    });
+    const foreign = await holder(false);
+    try {
+      await holder(true);
+      await expect(removeRunResources(runId)).rejects.toThrow(new RegExp(`cannot remove ${volume}: still in use after the run's containers were removed 3 times`));
+      expect(await docker().listContainers({ all: true, filters: { label: [`${labels.run}=${runId}`] } })).toHaveLength(0);
+      expect((await foreign.inspect()).Id).toBe(foreign.id);
+    } finally {
+      await foreign.remove({ force: true });
+    }
+    await removeRunResources(runId);
+    expect((await docker().listVolumes({ filters: { name: [volume] } })).Volumes ?? []).toHaveLength(0);
   });
 
   it("keeps a running run's container on its host, and removes it on a host the run moved away from", async () => {

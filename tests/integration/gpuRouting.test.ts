@@ -48,12 +48,13 @@ describe('runs that need GPUs', () => {
 
   afterAll(async () => {
     for (const h of handles) await h.terminate('test over').catch(() => undefined);
+    // Workers first: an activity in flight when its run was terminated (a provision) still creates a container.
+    stopWorkers();
+    await workersDone;
     for (const h of handles) {
       await removeRunResources(h.workflowId);
       await releaseGpus(h.workflowId);
     }
-    stopWorkers();
-    await workersDone;
   });
 
   it("go from a benchmark to the GPU queue, lease the host's GPU and ask Docker for exactly it", async () => {
