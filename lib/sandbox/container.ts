@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { placedName, type LoadedTask } from '../config/load.js';
 import { removeReader } from '../snapshots/reader.js';
 import { buildTar, tarStream, treeEntries, type TarEntry } from './tar.js';
-import { docker, hardenedHostConfig, isNotFound, labels, AGENT_HOME, AGENT_UID, WORKSPACE } from './docker.js';
+import { docker, hardenedHostConfig, isInUse, isNotFound, labels, AGENT_HOME, AGENT_UID, WORKSPACE } from './docker.js';
 import { DEFAULT_DISK_GB, ensureQuotaVolume, imageBytes, imageOfRun, quotaEnabled, releaseRunDisk } from './quota.js';
 
 export interface AgentContainer {
@@ -174,16 +174,12 @@ export async function removeRunResources(runId: string): Promise<void> {
       await docker().getVolume(volume).remove();
     } catch (err) {
       if (isInUse(err) && attempt < REMOVE_TRIES) continue;
-      if (isInUse(err)) throw new Error(`cannot remove ${volume}: still in use after the run's containers were removed ${REMOVE_TRIES} times, so a container without the run's label uses it (${(err as Error).message})`);
+      if (isInUse(err)) throw new Error(`cannot remove ${volume}: still in use after the run's containers were removed ${REMOVE_TRIES} times: is a container without the run's label using it? (${(err as Error).message})`);
       ignoreNotFound(err);
     }
     await releaseRunDisk(runId, image);
     return;
   }
-}
-
-function isInUse(err: unknown): boolean {
-  return (err as { statusCode?: number }).statusCode === 409;
 }
 
 function ignoreNotFound(err: unknown): void {

@@ -44,6 +44,11 @@ export function isNotFound(err: unknown): boolean {
   return (err as { statusCode?: number }).statusCode === 404;
 }
 
+/** The engine refused because something still uses the object (a volume mounted by a container, say). */
+export function isInUse(err: unknown): boolean {
+  return (err as { statusCode?: number }).statusCode === 409;
+}
+
 /** Follow a Docker stream (build or pull progress); an error event inside it fails the whole operation. */
 export function followProgress(stream: NodeJS.ReadableStream, onLine: (line: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
