@@ -166,20 +166,24 @@ const REMOVE_TRIES = 3;
  */
 export async function removeRunResources(runId: string): Promise<void> {
   const volume = volumeName(runId);
-  for (let attempt = 1; ; attempt++) {
-    const all = await docker().listContainers({ all: true, filters: { label: [`${labels.run}=${runId}`] } });
-    for (const c of all) await docker().getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreNotFound);
-    const image = await imageOfRun(runId, volume);
-    try {
-      await docker().getVolume(volume).remove();
-    } catch (err) {
-      if (isInUse(err) && attempt < REMOVE_TRIES) continue;
-      if (isInUse(err)) throw new Error(`cannot remove ${volume}: still in use after the run's containers were removed ${REMOVE_TRIES} times: is a container without the run's label using it? (${(err as Error).message})`);
-      ignoreNotFound(err);
-    }
-    await releaseRunDisk(runId, image);
-    return;
+  const image = await imageOfRun(runId, volume);
+  let attempt = 1;
+  while (!(await removeContainersAndVolume(runId, volume, attempt))) attempt++;
+  await releaseRunDisk(runId, image);
+}
+
+/** One try of removeRunResources: false when the volume is still in use and another try is left. */
+async function removeContainersAndVolume(runId: string, volume: string, attempt: number): Promise<boolean> {
+  const all = await docker().listContainers({ all: true, filters: { label: [`${labels.run}=${runId}`] } });
+  for (const c of all) await docker().getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreNotFound);
+  try {
+    await docker().getVolume(volume).remove();
+  } catch (err) {
+    if (!isInUse(err)) ignoreNotFound(err);
+    else if (attempt < REMOVE_TRIES) return false;
+    else throw new Error(`cannot remove ${volume}: still in use after the run's containers were removed ${REMOVE_TRIES} times: is a container without the run's label using it? (${(err as Error).message})`);
   }
+  return true;
 }
 
 function ignoreNotFound(err: unknown): void {
