@@ -16,15 +16,26 @@ import {
   setCurrentVersion,
   setRampingVersion,
   workerDeployment,
+  POLLERS_WAIT_MS,
+  type RoutingOptions,
   type MoveTarget,
 } from '../lib/temporal/deployment.js';
 import { workflowsPath as thisCheckoutWorkflows } from '../lib/home.js';
 import { connect } from './connect.js';
-import { printJson, say, UsageError } from './output.js';
+import { parseIntFlag, printJson, say, UsageError } from './output.js';
 
 interface DeploymentFlag {
   deployment?: string;
   json?: boolean;
+}
+
+interface RoutingFlags extends DeploymentFlag {
+  force?: boolean;
+  wait?: string;
+}
+
+function routingOptions(opts: RoutingFlags): RoutingOptions {
+  return { force: opts.force, ...(opts.wait === undefined ? {} : { pollersWaitMs: parseIntFlag('wait', opts.wait, 0) * 1000 }) };
 }
 
 /** `mlgym worker --deployment <name> --build-id <id>`: the version the worker joins (through the environment, as --gpus does). */
@@ -101,7 +112,7 @@ export async function deploymentList(opts: DeploymentFlag): Promise<void> {
         thisCheckout: v.buildId === thisBuild,
       })),
     );
-    return { deployment: name, exists: true, thisBuild, current: view.current, ramping: view.ramping, versions };
+    return { deployment: name, exists: true, thisBuild, current: view.current, ramping: view.ramping, propagating: view.propagating, versions };
   });
   if (opts.json) return printJson(doc);
   if (!doc.exists) {
@@ -109,29 +120,32 @@ export async function deploymentList(opts: DeploymentFlag): Promise<void> {
     if (doc.others?.length) say(`deployments: ${doc.others.join(', ')}`);
     return;
   }
-  say(`deployment ${name}: current ${doc.current ?? 'none'}${doc.ramping ? `, ramping ${doc.ramping.buildId ?? 'unversioned'} at ${doc.ramping.percent}%` : ''}; this checkout is build ${thisBuild}`);
+  const propagating = doc.propagating ? ' (the last routing change is still reaching the task queues)' : '';
+  say(`deployment ${name}: current ${doc.current ?? 'none'}${doc.ramping ? `, ramping ${doc.ramping.buildId ?? 'unversioned'} at ${doc.ramping.percent}%` : ''}${propagating}; this checkout is build ${thisBuild}`);
   for (const v of doc.versions ?? []) {
     say(`  ${v.buildId.padEnd(14)} ${v.status.padEnd(9)} ${String(v.openRuns).padStart(4)} open run(s)  created ${v.createdAt ?? '-'}${v.thisCheckout ? '  (this checkout)' : ''}`);
   }
 }
 
 /** `mlgym deployment set-current <build|unversioned>`: new runs start on it; runs pinned elsewhere stay. */
-export async function deploymentSetCurrent(build: string, opts: DeploymentFlag & { force?: boolean }): Promise<void> {
+export async function deploymentSetCurrent(build: string, opts: RoutingFlags): Promise<void> {
   const name = nameOf(opts);
   const buildId = build === 'unversioned' ? null : buildOf(build);
-  const { previous } = await withClient((client) => setCurrentVersion(client, namespace(), name, buildId, { force: opts.force }));
+  const routing = routingOptions(opts);
+  const { previous } = await withClient((client) => setCurrentVersion(client, namespace(), name, buildId, routing));
   if (opts.json) return printJson({ deployment: name, current: buildId, previous });
   const stays = previous && previous !== buildId ? ` (was ${previous}; its pinned runs stay on it: \`mlgym deployment drain ${previous} --wait\`)` : '';
   say(`${buildId === null ? 'the unversioned workers are' : `build ${buildId} is`} the current version of ${name}${stays}`);
 }
 
 /** `mlgym deployment ramp <build|none> <percent>`: a share of new runs on a build beside the current one. */
-export async function deploymentRamp(build: string, percentText: string, opts: DeploymentFlag & { force?: boolean }): Promise<void> {
+export async function deploymentRamp(build: string, percentText: string, opts: RoutingFlags): Promise<void> {
   const name = nameOf(opts);
   const buildId = build === 'none' ? null : buildOf(build);
   const percent = Number(percentText);
   if (!Number.isFinite(percent) || percent < 0 || percent > 100) throw new UsageError(`the ramp is a percentage from 0 to 100, got "${percentText}"`);
-  await withClient((client) => setRampingVersion(client, namespace(), name, buildId, percent, { force: opts.force }));
+  const routing = routingOptions(opts);
+  await withClient((client) => setRampingVersion(client, namespace(), name, buildId, percent, routing));
   if (opts.json) return printJson({ deployment: name, ramping: buildId, percent: buildId === null ? 0 : percent });
   say(buildId === null ? `no build ramping in ${name}: new runs start on the current version` : `${percent}% of new runs in ${name} start on build ${buildId}`);
 }
@@ -198,6 +212,7 @@ export async function deploymentMove(runId: string, opts: MoveOptions): Promise<
 export function addDeploymentCommands(deployment: Command): void {
   const flag = '--deployment <name>';
   const flagHelp = 'the Worker Deployment (default MLGYM_DEPLOYMENT, else the task queue name, mlgym)';
+  const waitHelp = `how long to wait for the build's workers to serve every task queue the current one serves (default ${POLLERS_WAIT_MS / 1000})`;
   deployment
     .command('list')
     .description("the deployment's builds: current, ramping, draining, and the open runs on each")
@@ -209,13 +224,15 @@ export function addDeploymentCommands(deployment: Command): void {
     .description('start new runs on this build ("unversioned": on workers with MLGYM_VERSIONING=off); runs pinned to others stay where they are')
     .option(flag, flagHelp)
     .option('--force', 'even if none of its workers polls yet, or it lacks a task queue the current one serves')
+    .option('--wait <seconds>', waitHelp)
     .option('--json', 'print JSON on stdout')
     .action((build, o) => deploymentSetCurrent(build, o));
   deployment
     .command('ramp <build> <percent>')
     .description('start this percentage of new runs on a build beside the current one (build "none": stop ramping)')
     .option(flag, flagHelp)
-    .option('--force', 'even if none of its workers polls yet')
+    .option('--force', 'even if none of its workers polls yet, or it lacks a task queue the current one serves')
+    .option('--wait <seconds>', waitHelp)
     .option('--json', 'print JSON on stdout')
     .action((build, percent, o) => deploymentRamp(build, percent, o));
   deployment

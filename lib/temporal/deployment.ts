@@ -14,7 +14,7 @@ import { repoRoot } from '../home.js';
 import { isId } from '../run/ids.js';
 import { TASK_QUEUE } from './client.js';
 
-const { VersioningBehavior, WorkerDeploymentVersionStatus } = proto.temporal.api.enums.v1;
+const { RoutingConfigUpdateState, TaskQueueKind, TaskQueueType, VersioningBehavior, WorkerDeploymentVersionStatus } = proto.temporal.api.enums.v1;
 const { PinnedOverrideBehavior } = proto.temporal.api.workflow.v1.VersioningOverride;
 
 // ---------------------------------------------------------------------------------------------------
@@ -192,6 +192,8 @@ export interface DeploymentView {
   current: string | null;
   ramping: { buildId: string | null; percent: number } | null;
   versions: VersionView[];
+  /** The server is still applying the last routing change to the task queues. */
+  propagating: boolean;
   conflictToken: Uint8Array;
 }
 
@@ -240,6 +242,7 @@ export async function describeDeployment(service: Service, namespace: string, na
     current: routing?.currentDeploymentVersion?.buildId || null,
     ramping: rampingBuild || rampPercent ? { buildId: rampingBuild, percent: rampPercent } : null,
     versions: (info?.versionSummaries ?? []).map(versionView).sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '')),
+    propagating: info?.routingConfigUpdateState === RoutingConfigUpdateState.ROUTING_CONFIG_UPDATE_STATE_IN_PROGRESS,
     conflictToken: response.conflictToken,
   };
 }
@@ -266,13 +269,13 @@ async function versionOrFail(service: Service, namespace: string, version: Worke
 }
 
 /** How long a routing change waits for the new version's pollers to reach the server (each of its workers polls several queues). */
-const POLLERS_WAIT_MS = 60_000;
+export const POLLERS_WAIT_MS = 60_000;
 
 /**
  * A routing change, retried while the server refuses it for pollers that have not reached it yet (a version
  * whose workers just started lacks some of the current version's task queues for a moment).
  */
-async function whenPollersArrive<T>(change: () => Promise<T>, waitMs = POLLERS_WAIT_MS): Promise<T> {
+async function whenPollersArrive<T>(change: () => Promise<T>, waitMs: number): Promise<T> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
@@ -286,45 +289,142 @@ async function whenPollersArrive<T>(change: () => Promise<T>, waitMs = POLLERS_W
   }
 }
 
+export interface RoutingOptions {
+  /** Skip the checks: the build need not serve the current build's task queues, nor have pollers. */
+  force?: boolean;
+  /** How long to wait for the build's workers to serve every task queue the current build serves (default a minute). */
+  pollersWaitMs?: number;
+}
+
 /**
  * Make a version the current one (`buildId` null: the unversioned workers): new runs go to it; pinned runs stay
- * where they are. The server refuses a version none of whose workers poll, or one missing task queues the
- * current version serves (this waits a minute for its pollers), unless `force`.
+ * where they are. Unless `force`, it must serve every task queue the current version serves (waited for, see
+ * untilServesQueuesOf); returns once the task queues route by the change.
  */
-export async function setCurrentVersion(service: Service, namespace: string, name: string, buildId: string | null, { force = false } = {}): Promise<{ previous: string | null }> {
+export async function setCurrentVersion(service: Service, namespace: string, name: string, buildId: string | null, { force = false, pollersWaitMs = POLLERS_WAIT_MS }: RoutingOptions = {}): Promise<{ previous: string | null }> {
   const view = buildId === null ? await describeDeployment(service, namespace, name) : await versionOrFail(service, namespace, { deploymentName: name, buildId });
   if (!view) throw new DeploymentError(`no deployment "${name}" on the server: no worker has joined it yet`);
-  await whenPollersArrive(() =>
-    service.workflowService.setWorkerDeploymentCurrentVersion({
-      namespace,
-      deploymentName: name,
-      buildId: buildId ?? '',
-      identity: identity(),
-      ignoreMissingTaskQueues: force,
-      allowNoPollers: force,
-    }),
+  if (!force && buildId !== null && view.current !== null && view.current !== buildId) await untilServesQueuesOf(service, namespace, name, buildId, view.current, pollersWaitMs);
+  await whenPollersArrive(
+    () =>
+      service.workflowService.setWorkerDeploymentCurrentVersion({
+        namespace,
+        deploymentName: name,
+        buildId: buildId ?? '',
+        identity: identity(),
+        ignoreMissingTaskQueues: force,
+        allowNoPollers: force,
+      }),
+    pollersWaitMs,
   );
+  await untilRoutingApplied(service, namespace, name, { current: buildId }, buildId ?? view.current);
   return { previous: view.current };
 }
 
 /**
  * Send `percent` of new runs to `buildId` instead of the current version (`null`: stop ramping). Runs are
- * assigned by their id, so a run started again under the same id lands on the same side.
+ * assigned by their id, so a run started again under the same id lands on the same side. The same checks and
+ * wait as setCurrentVersion.
  */
-export async function setRampingVersion(service: Service, namespace: string, name: string, buildId: string | null, percent: number, { force = false } = {}): Promise<void> {
+export async function setRampingVersion(service: Service, namespace: string, name: string, buildId: string | null, percent: number, { force = false, pollersWaitMs = POLLERS_WAIT_MS }: RoutingOptions = {}): Promise<void> {
   if (!Number.isFinite(percent) || percent < 0 || percent > 100) throw new DeploymentError(`a ramp is a percentage from 0 to 100, got ${percent}`);
-  if (buildId !== null) await versionOrFail(service, namespace, { deploymentName: name, buildId });
-  await whenPollersArrive(() =>
-    service.workflowService.setWorkerDeploymentRampingVersion({
-      namespace,
-      deploymentName: name,
-      buildId: buildId ?? '',
-      percentage: buildId === null ? 0 : percent,
-      identity: identity(),
-      ignoreMissingTaskQueues: force,
-      allowNoPollers: force,
-    }),
+  const view = buildId === null ? await describeDeployment(service, namespace, name) : await versionOrFail(service, namespace, { deploymentName: name, buildId });
+  if (!view) throw new DeploymentError(`no deployment "${name}" on the server: no worker has joined it yet`);
+  if (!force && buildId !== null && view.current !== null && view.current !== buildId) await untilServesQueuesOf(service, namespace, name, buildId, view.current, pollersWaitMs);
+  await whenPollersArrive(
+    () =>
+      service.workflowService.setWorkerDeploymentRampingVersion({
+        namespace,
+        deploymentName: name,
+        buildId: buildId ?? '',
+        percentage: buildId === null ? 0 : percent,
+        identity: identity(),
+        ignoreMissingTaskQueues: force,
+        allowNoPollers: force,
+      }),
+    pollersWaitMs,
   );
+  await untilRoutingApplied(service, namespace, name, { ramping: buildId, percent }, buildId ?? view.ramping?.buildId ?? null);
+}
+
+interface VersionQueue {
+  name: string;
+  type: number;
+}
+
+const QUEUE_KIND: Record<number, string> = { [TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW]: 'workflow', [TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY]: 'activity', [TaskQueueType.TASK_QUEUE_TYPE_NEXUS]: 'nexus' };
+
+/** The task queues a version's workers have polled. */
+async function versionQueues(service: Service, namespace: string, version: WorkerDeploymentVersion): Promise<VersionQueue[]> {
+  const { versionTaskQueues } = await service.workflowService.describeWorkerDeploymentVersion({ namespace, deploymentVersion: version });
+  return (versionTaskQueues ?? []).map((q) => ({ name: q.name ?? '', type: q.type ?? 0 }));
+}
+
+/**
+ * Wait until build `target` serves every task queue build `current` serves. The server's own check leaves out
+ * queues it sees as idle, and a worker's queues reach it one poller at a time: a run started on a build
+ * without, say, its host queue sends that queue's activities to the build that has it, the old code.
+ */
+async function untilServesQueuesOf(service: Service, namespace: string, name: string, target: string, current: string, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const [mine, theirs] = await Promise.all([versionQueues(service, namespace, { deploymentName: name, buildId: target }), versionQueues(service, namespace, { deploymentName: name, buildId: current })]);
+    const missing = theirs.filter((q) => !mine.some((m) => m.name === q.name && m.type === q.type));
+    if (!missing.length) return;
+    if (Date.now() > deadline) {
+      const queues = missing.map((q) => `${q.name} (${QUEUE_KIND[q.type] ?? 'unknown'})`).join(', ');
+      throw new DeploymentError(
+        `build "${target}" does not serve task queue(s) ${queues}, which the current build "${current}" serves: its runs would send that work to "${current}". ` +
+          `Start "${target}"'s workers wherever "${current}"'s run, or pass --force`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** How long a routing change may take to reach the task queues before the command gives up waiting. */
+const ROUTING_WAIT_MS = 60_000;
+
+/** A routing change: a new current version, or a new ramp (`ramping` null: none). A null build is the unversioned workers. */
+type RoutingChange = { current: string | null } | { ramping: string | null; percent: number };
+
+type QueueRouting = proto.temporal.api.taskqueue.v1.ITaskQueueVersioningInfo | null | undefined;
+
+function deploymentHas(view: DeploymentView, change: RoutingChange): boolean {
+  if ('current' in change) return view.current === change.current;
+  return (view.ramping?.buildId ?? null) === change.ramping && (change.ramping === null || view.ramping?.percent === change.percent);
+}
+
+function queueHas(info: QueueRouting, change: RoutingChange): boolean {
+  if ('current' in change) return (info?.currentDeploymentVersion?.buildId || null) === change.current;
+  return (info?.rampingDeploymentVersion?.buildId || null) === change.ramping && (change.ramping === null || info?.rampingVersionPercentage === change.percent);
+}
+
+/**
+ * Wait until a routing change the server accepted has reached the task queues. The server applies it to them
+ * asynchronously: until then a run started right after `set-current` can still start on the previous build.
+ * Done when the deployment reports the change, with no propagation in progress, and each task queue of build
+ * `queuesOf` reports it too.
+ */
+async function untilRoutingApplied(service: Service, namespace: string, name: string, change: RoutingChange, queuesOf: string | null): Promise<void> {
+  const queues = queuesOf === null ? [] : await versionQueues(service, namespace, { deploymentName: name, buildId: queuesOf });
+  const deadline = Date.now() + ROUTING_WAIT_MS;
+  for (;;) {
+    const view = await describeDeployment(service, namespace, name);
+    let waitingFor = 'the deployment';
+    if (view && deploymentHas(view, change) && !view.propagating) {
+      const routing = await Promise.all(
+        queues.map(async (q) => (await service.workflowService.describeTaskQueue({ namespace, taskQueue: { name: q.name, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL }, taskQueueType: q.type })).versioningInfo),
+      );
+      const lagging = [...new Set(queues.filter((_, i) => !queueHas(routing[i], change)).map((q) => q.name))];
+      if (!lagging.length) return;
+      waitingFor = `task queue(s) ${lagging.join(', ')}`;
+    }
+    if (Date.now() > deadline) {
+      throw new DeploymentError(`the server accepted the change to "${name}", but after ${ROUTING_WAIT_MS / 1000} s ${waitingFor} did not route by it yet: new runs may still start by the earlier routing (see mlgym deployment list)`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 export type PromotionOutcome = 'current' | 'made-current' | 'not-current';

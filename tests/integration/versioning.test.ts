@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
 import { benchRunId } from '../../lib/bench/jobs.js';
 import type { BenchmarkResult, BenchSpec } from '../../lib/bench/types.js';
@@ -11,6 +11,7 @@ import { datasetsDir, taskFile } from '../../lib/home.js';
 import type { RunResult } from '../../lib/run/types.js';
 import { docker, labels } from '../../lib/sandbox/docker.js';
 import { execIn } from '../../lib/sandbox/exec.js';
+import { hostTaskQueue } from '../../lib/temporal/client.js';
 import { describeDeployment, runVersion } from '../../lib/temporal/deployment.js';
 import { createWorker } from '../../worker.js';
 import { mlgym } from '../helpers/cli.js';
@@ -29,7 +30,7 @@ const baselineScore = loadTask(taskFile('quickDilemma'), datasetsDir).baseline_s
 const hex = randomBytes(3).toString('hex');
 const deployment = `vtest-${hex}`;
 const taskQueue = `versioning-${hex}`;
-const [A, B, C] = ['build-a', 'build-b', 'build-c'];
+const [A, B, C, D] = ['build-a', 'build-b', 'build-c', 'build-d'];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -79,15 +80,21 @@ describe('Worker Deployment Versioning: runs stay on the build that started them
   const workers = new Map<string, { worker: Worker; running: Promise<void> }>();
   const preflight = async (runId: string) => `preflight of ${runId}`;
 
+  const versionOf = (buildId: string) => ({ version: { deploymentName: deployment, buildId }, useWorkerVersioning: true as const, defaultVersioningBehavior: 'PINNED' as const });
+
   /** A worker of `buildId` in this test's deployment; builds B and C run their fixture workflows. */
   async function startWorker(buildId: string, workflowsPath?: string): Promise<void> {
     const worker = await createWorker(t.connection, {
       taskQueue,
-      workerDeploymentOptions: { version: { deploymentName: deployment, buildId }, useWorkerVersioning: true, defaultVersioningBehavior: 'PINNED' },
+      workerDeploymentOptions: versionOf(buildId),
       ...(workflowsPath ? { workflowsPath, activities: { ...createActivities(), preflight } } : {}),
     });
+    await joined(buildId, worker);
+  }
+
+  /** Run `worker` until the test ends, once the server knows its version (it does once one of its pollers reached it). */
+  async function joined(buildId: string, worker: Worker): Promise<void> {
     workers.set(buildId, { worker, running: worker.run() });
-    // The server knows a version once one of its workers has polled.
     await waitFor(`build ${buildId} in ${deployment}`, async () => ((await describeDeployment(t.client, 'default', deployment))?.versions.some((v) => v.buildId === buildId) ? true : undefined));
   }
 
@@ -192,10 +199,22 @@ describe('Worker Deployment Versioning: runs stay on the build that started them
     expect(a.worker.getState()).toBe('STOPPED');
 
     const list = (await cli(0, 'deployment', 'list', '--json')).json;
-    expect(list).toMatchObject({ deployment, exists: true, current: B });
+    expect(list).toMatchObject({ deployment, exists: true, current: B, propagating: false });
     const byBuild = Object.fromEntries(list.versions.map((v: { buildId: string; status: string; openRuns: number }) => [v.buildId, v]));
     expect(Object.keys(byBuild).sort()).toEqual([A, B, C]);
     expect(byBuild[A]).toMatchObject({ openRuns: 0 });
     expect(byBuild[B]).toMatchObject({ status: 'current' });
+  });
+
+  it("refuses to send new runs to a build that does not serve every task queue of the current one, naming the queues it lacks", async () => {
+    // D's worker runs activities on the shared queue only: no workflows, no host queue.
+    await joined(D, await Worker.create({ connection: t.connection, taskQueue, activities: { preflight }, workerDeploymentOptions: versionOf(D) }));
+    const missing = [`${taskQueue} (workflow)`, `${hostTaskQueue(taskQueue)} (activity)`];
+    for (const change of [['set-current', D], ['ramp', D, '10']]) {
+      const refused = await cli(2, 'deployment', ...change, '--wait', '1');
+      for (const queue of missing) expect(refused.stderr).toContain(queue);
+      expect(refused.stderr).not.toContain(`${taskQueue} (activity)`);
+    }
+    expect((await cli(0, 'deployment', 'list', '--json')).json).toMatchObject({ current: B, ramping: null });
   });
 });

@@ -258,6 +258,8 @@ describe('mlgym deployment and mlgym worker: bad input exits 2 before reaching a
     [['deployment', 'ramp', 'abc', '150'], 'percentage from 0 to 100'],
     [['deployment', 'ramp', 'a b', '10'], 'expected a build id'],
     [['deployment', 'set-current', 'a:b'], 'expected a build id'],
+    [['deployment', 'set-current', 'b', '--wait', '-1'], '--wait expects an integer >= 0'],
+    [['deployment', 'ramp', 'b', '10', '--wait', 'soon'], '--wait expects an integer >= 0'],
     [['deployment', 'drain', 'none'], 'expected a build id'],
     [['deployment', 'move', 'run-1'], 'exactly one of --to <build> or --auto-upgrade'],
     [['deployment', 'move', 'run-1', '--to', 'b', '--auto-upgrade'], 'exactly one of --to <build> or --auto-upgrade'],
