@@ -176,7 +176,7 @@ async function quietRuntime(): Promise<void> {
   }
 }
 
-interface MoveOptions extends DeploymentFlag {
+interface MoveOptions extends RoutingFlags {
   to?: string;
   autoUpgrade?: boolean;
   workflows?: string;
@@ -192,6 +192,7 @@ export async function deploymentMove(runId: string, opts: MoveOptions): Promise<
   if ((opts.to === undefined) === !opts.autoUpgrade) throw new UsageError('give exactly one of --to <build> or --auto-upgrade');
   const name = nameOf(opts);
   const target: MoveTarget = opts.autoUpgrade ? 'auto-upgrade' : { deploymentName: name, buildId: buildOf(opts.to!) };
+  const routing = routingOptions(opts);
   const result = await withClient(async (client) => {
     const targetBuild = target === 'auto-upgrade' ? (await describeDeployment(client, namespace(), name))?.current : target.buildId;
     const workflowsPath = opts.check === false ? undefined : (opts.workflows ?? (targetBuild === codeBuildId() ? thisCheckoutWorkflows : undefined));
@@ -202,7 +203,7 @@ export async function deploymentMove(runId: string, opts: MoveOptions): Promise<
       );
     }
     if (workflowsPath) await quietRuntime();
-    return moveRun(client, namespace(), runId, target, { workflowsPath });
+    return moveRun(client, namespace(), runId, target, { workflowsPath, ...routing });
   });
   if (opts.json) return printJson(result);
   say(`run ${runId} moved from ${result.from.buildId ?? 'unversioned'} to ${result.to}${result.checked ? ' (its history replays on the target code)' : ' (not checked)'}`);
@@ -212,7 +213,7 @@ export async function deploymentMove(runId: string, opts: MoveOptions): Promise<
 export function addDeploymentCommands(deployment: Command): void {
   const flag = '--deployment <name>';
   const flagHelp = 'the Worker Deployment (default MLGYM_DEPLOYMENT, else the task queue name, mlgym)';
-  const waitHelp = `how long to wait for the build's workers to serve every task queue the current one serves (default ${POLLERS_WAIT_MS / 1000})`;
+  const waitHelp = (whose: string) => `how long to wait for the build's workers to serve every task queue ${whose} serves (default ${POLLERS_WAIT_MS / 1000})`;
   deployment
     .command('list')
     .description("the deployment's builds: current, ramping, draining, and the open runs on each")
@@ -224,7 +225,7 @@ export function addDeploymentCommands(deployment: Command): void {
     .description('start new runs on this build ("unversioned": on workers with MLGYM_VERSIONING=off); runs pinned to others stay where they are')
     .option(flag, flagHelp)
     .option('--force', 'even if none of its workers polls yet, or it lacks a task queue the current one serves')
-    .option('--wait <seconds>', waitHelp)
+    .option('--wait <seconds>', waitHelp('the current build'))
     .option('--json', 'print JSON on stdout')
     .action((build, o) => deploymentSetCurrent(build, o));
   deployment
@@ -232,7 +233,7 @@ export function addDeploymentCommands(deployment: Command): void {
     .description('start this percentage of new runs on a build beside the current one (build "none": stop ramping)')
     .option(flag, flagHelp)
     .option('--force', 'even if none of its workers polls yet, or it lacks a task queue the current one serves')
-    .option('--wait <seconds>', waitHelp)
+    .option('--wait <seconds>', waitHelp('the current build'))
     .option('--json', 'print JSON on stdout')
     .action((build, percent, o) => deploymentRamp(build, percent, o));
   deployment
@@ -249,6 +250,8 @@ export function addDeploymentCommands(deployment: Command): void {
     .option('--auto-upgrade', 'let it follow the current version')
     .option('--workflows <path>', "the target build's workflows/index.ts, to replay the run's history against before moving")
     .option('--no-check', 'move without the replay check')
+    .option('--force', "even if the build lacks a task queue the run's build serves")
+    .option('--wait <seconds>', waitHelp("the run's build"))
     .option(flag, flagHelp)
     .option('--json', 'print JSON on stdout')
     .action((runId, o) => deploymentMove(runId, o));

@@ -290,9 +290,9 @@ async function whenPollersArrive<T>(change: () => Promise<T>, waitMs: number): P
 }
 
 export interface RoutingOptions {
-  /** Skip the checks: the build need not serve the current build's task queues, nor have pollers. */
+  /** Skip the checks: the build need not serve the current (or the moved run's) build's task queues, nor have pollers. */
   force?: boolean;
-  /** How long to wait for the build's workers to serve every task queue the current build serves (default a minute). */
+  /** How long to wait for the build's workers to serve every task queue the current (or the moved run's) build serves (default a minute). */
   pollersWaitMs?: number;
 }
 
@@ -362,8 +362,8 @@ async function versionQueues(service: Service, namespace: string, version: Worke
 
 /**
  * Wait until build `target` serves every task queue build `current` serves. The server's own check leaves out
- * queues it sees as idle, and a worker's queues reach it one poller at a time: a run started on a build
- * without, say, its host queue sends that queue's activities to the build that has it, the old code.
+ * queues it sees as idle, and a worker's queues reach it one poller at a time: a run on a build without, say,
+ * its host queue sends that queue's activities to the build that has it, the old code.
  */
 async function untilServesQueuesOf(service: Service, namespace: string, name: string, target: string, current: string, waitMs: number): Promise<void> {
   const deadline = Date.now() + waitMs;
@@ -374,7 +374,7 @@ async function untilServesQueuesOf(service: Service, namespace: string, name: st
     if (Date.now() > deadline) {
       const queues = missing.map((q) => `${q.name} (${QUEUE_KIND[q.type] ?? 'unknown'})`).join(', ');
       throw new DeploymentError(
-        `build "${target}" does not serve task queue(s) ${queues}, which the current build "${current}" serves: its runs would send that work to "${current}". ` +
+        `build "${target}" does not serve task queue(s) ${queues}, which build "${current}" serves: its runs would send that work to "${current}". ` +
           `Start "${target}"'s workers wherever "${current}"'s run, or pass --force`,
       );
     }
@@ -569,12 +569,17 @@ export async function replayChecker(client: Client, workflowsPath: string): Prom
  * module) the history is replayed against it first, and again after the move (events the old build added
  * meanwhile); when that second check fails, the run is pinned back where it was.
  */
-export async function moveRun(client: Client, namespace: string, runId: string, to: MoveTarget, opts: { workflowsPath?: string } = {}): Promise<MoveResult> {
+export async function moveRun(client: Client, namespace: string, runId: string, to: MoveTarget, opts: { workflowsPath?: string } & RoutingOptions = {}): Promise<MoveResult> {
   const handle = client.workflow.getHandle(runId);
   const description = await handle.describe();
   if (description.status.name !== 'RUNNING') throw new DeploymentError(`run "${runId}" is ${description.status.name.toLowerCase()}: only a running run can move`);
   const from = runVersion(description);
-  if (to !== 'auto-upgrade') await versionOrFail(client, namespace, to);
+  if (to !== 'auto-upgrade') {
+    await versionOrFail(client, namespace, to);
+    if (!opts.force && from.buildId && from.deploymentName === to.deploymentName && from.buildId !== to.buildId) {
+      await untilServesQueuesOf(client, namespace, to.deploymentName, to.buildId, from.buildId, opts.pollersWaitMs ?? POLLERS_WAIT_MS);
+    }
+  }
   const check = opts.workflowsPath ? await replayChecker(client, opts.workflowsPath) : undefined;
   await check?.(runId);
   const override = (target: MoveTarget) =>

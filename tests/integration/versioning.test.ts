@@ -206,7 +206,7 @@ describe('Worker Deployment Versioning: runs stay on the build that started them
     expect(byBuild[B]).toMatchObject({ status: 'current' });
   });
 
-  it("refuses to send new runs to a build that does not serve every task queue of the current one, naming the queues it lacks", async () => {
+  it("refuses to send new runs, or move a run, to a build that does not serve every task queue of the current one, naming the queues it lacks", async () => {
     // D's worker runs activities on the shared queue only: no workflows, no host queue.
     await joined(D, await Worker.create({ connection: t.connection, taskQueue, activities: { preflight }, workerDeploymentOptions: versionOf(D) }));
     const missing = [`${taskQueue} (workflow)`, `${hostTaskQueue(taskQueue)} (activity)`];
@@ -216,5 +216,14 @@ describe('Worker Deployment Versioning: runs stay on the build that started them
       expect(refused.stderr).not.toContain(`${taskQueue} (activity)`);
     }
     expect((await cli(0, 'deployment', 'list', '--json')).json).toMatchObject({ current: B, ramping: null });
+
+    // Nor is a run moved there: it stays on B and finishes there.
+    const run = await startRun(t.client, taskQueue, runInput('quickDilemma', HOLD, { seed: 3 }));
+    await waitFor(`${run.workflowId} pinned`, async () => ((await buildOf(run.workflowId)).buildId === B ? true : undefined));
+    const refused = await cli(2, 'deployment', 'move', run.workflowId, '--to', D, '--no-check', '--wait', '1');
+    for (const queue of missing) expect(refused.stderr).toContain(queue);
+    expect(await buildOf(run.workflowId)).toMatchObject({ buildId: B, override: null });
+    await release(run.workflowId);
+    expect(await run.result()).toMatchObject({ status: 'completed', builds: [B] });
   });
 });
