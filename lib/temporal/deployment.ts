@@ -296,15 +296,21 @@ export interface RoutingOptions {
   pollersWaitMs?: number;
 }
 
+/** The deployment before a routing change to `buildId`, once that build serves every task queue of the current one (unless `force`). */
+async function beforeRouting(service: Service, namespace: string, name: string, buildId: string | null, { force, pollersWaitMs }: Required<RoutingOptions>): Promise<DeploymentView> {
+  const view = buildId === null ? await describeDeployment(service, namespace, name) : await versionOrFail(service, namespace, { deploymentName: name, buildId });
+  if (!view) throw new DeploymentError(`no deployment "${name}" on the server: no worker has joined it yet`);
+  if (!force && buildId !== null && view.current !== null && view.current !== buildId) await untilServesQueuesOf(service, namespace, name, buildId, view.current, pollersWaitMs);
+  return view;
+}
+
 /**
  * Make a version the current one (`buildId` null: the unversioned workers): new runs go to it; pinned runs stay
  * where they are. Unless `force`, it must serve every task queue the current version serves (waited for, see
  * untilServesQueuesOf); returns once the task queues route by the change.
  */
 export async function setCurrentVersion(service: Service, namespace: string, name: string, buildId: string | null, { force = false, pollersWaitMs = POLLERS_WAIT_MS }: RoutingOptions = {}): Promise<{ previous: string | null }> {
-  const view = buildId === null ? await describeDeployment(service, namespace, name) : await versionOrFail(service, namespace, { deploymentName: name, buildId });
-  if (!view) throw new DeploymentError(`no deployment "${name}" on the server: no worker has joined it yet`);
-  if (!force && buildId !== null && view.current !== null && view.current !== buildId) await untilServesQueuesOf(service, namespace, name, buildId, view.current, pollersWaitMs);
+  const view = await beforeRouting(service, namespace, name, buildId, { force, pollersWaitMs });
   await whenPollersArrive(
     () =>
       service.workflowService.setWorkerDeploymentCurrentVersion({
@@ -328,9 +334,7 @@ export async function setCurrentVersion(service: Service, namespace: string, nam
  */
 export async function setRampingVersion(service: Service, namespace: string, name: string, buildId: string | null, percent: number, { force = false, pollersWaitMs = POLLERS_WAIT_MS }: RoutingOptions = {}): Promise<void> {
   if (!Number.isFinite(percent) || percent < 0 || percent > 100) throw new DeploymentError(`a ramp is a percentage from 0 to 100, got ${percent}`);
-  const view = buildId === null ? await describeDeployment(service, namespace, name) : await versionOrFail(service, namespace, { deploymentName: name, buildId });
-  if (!view) throw new DeploymentError(`no deployment "${name}" on the server: no worker has joined it yet`);
-  if (!force && buildId !== null && view.current !== null && view.current !== buildId) await untilServesQueuesOf(service, namespace, name, buildId, view.current, pollersWaitMs);
+  const view = await beforeRouting(service, namespace, name, buildId, { force, pollersWaitMs });
   await whenPollersArrive(
     () =>
       service.workflowService.setWorkerDeploymentRampingVersion({
@@ -375,7 +379,7 @@ async function untilServesQueuesOf(service: Service, namespace: string, name: st
       const queues = missing.map((q) => `${q.name} (${QUEUE_KIND[q.type] ?? 'unknown'})`).join(', ');
       throw new DeploymentError(
         `build "${target}" does not serve task queue(s) ${queues}, which build "${current}" serves: its runs would send that work to "${current}". ` +
-          `Start "${target}"'s workers wherever "${current}"'s run, or pass --force`,
+          `Start "${target}"'s workers wherever "${current}"'s workers run, or pass --force`,
       );
     }
     await new Promise((r) => setTimeout(r, 500));

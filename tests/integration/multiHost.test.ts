@@ -141,9 +141,13 @@ describe('runs on two Docker hosts', () => {
     const result2 = (await handle2.result()) as RunResult;
     expect(result2.exitStatus).toBe('submitted');
     expect((await provisionResult(handle2))?.hostQueue).toBe(`${queue}@${hostB}`);
+    // Run 1 goes on (host B runs its workflow tasks and shared activities) to its next container activity, which
+    // waits on host A's queue.
+    const waiting = await eventually(async () => {
+      const scheduled = activities((await handle1.fetchHistory()).events ?? []).filter((a) => CONTAINER_ACTIVITIES.includes(a.type));
+      return scheduled.length ? scheduled : undefined;
+    }, 'run 1 to schedule a container activity');
     expect((await handle1.describe()).status.name).toBe('RUNNING');
-    const waiting = activities((await handle1.fetchHistory()).events ?? []).filter((a) => CONTAINER_ACTIVITIES.includes(a.type));
-    expect(waiting.length).toBeGreaterThan(0);
     expect(waiting.every((a) => a.taskQueue === `${queue}@${hostA}` && a.startedBy.every((id) => identities[hostA]!.includes(id)))).toBe(true);
     expect(waiting.some((a) => !a.completed)).toBe(true);
 
