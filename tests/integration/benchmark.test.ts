@@ -12,6 +12,7 @@ import { docker, labels } from '../../lib/sandbox/docker.js';
 import type { ScoresInput } from '../../lib/scoring/input.js';
 import { computeVariantProfiles } from '../../lib/scoring/profiles.js';
 import { MlgymBenchId, MlgymRegression, MlgymSuite } from '../../lib/temporal/searchAttributes.js';
+import { waitFor } from '../helpers/poll.js';
 import { useTestTemporal, type TestTemporal } from '../helpers/temporal.js';
 import { evaluateOnHost } from '../helpers/hostEvaluation.js';
 
@@ -22,16 +23,6 @@ const noise = task.baseline_noise.Score!;
 
 function spec(overrides: Partial<BenchSpec> = {}): BenchSpec {
   return { tasks: ['quickDilemma'], models: ['baseline'], seeds: 1, maxSteps: 10, concurrency: 2, noise: {}, ...overrides };
-}
-
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /**
@@ -96,15 +87,15 @@ describe('benchmark workflow through the real server, worker and Docker', () => 
 
     const history = await t.client.workflow.getHandle(benchId).fetchHistory();
     expect(history.events!.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)).toHaveLength(0);
-    const childRuns = await eventually(async () => {
+    const childRuns = await waitFor(async () => {
       const { count } = await t.client.workflow.count(`WorkflowType = 'agentRun' AND MlgymBenchId = '${benchId}'`);
       return count >= 2 ? count : undefined;
-    });
+    }, "the benchmark's two runs in the visibility store");
     expect(childRuns).toBe(2);
-    const benchRuns = await eventually(async () => {
+    const benchRuns = await waitFor(async () => {
       const { count } = await t.client.workflow.count(`WorkflowType = 'benchmark' AND MlgymBenchId = '${benchId}'`);
       return count >= 2 ? count : undefined;
-    });
+    }, 'both benchmark executions in the visibility store');
     expect(benchRuns).toBe(2);
   });
 
@@ -129,10 +120,10 @@ describe('benchmark workflow through the real server, worker and Docker', () => 
         ['completed', true],
         ['failed', false],
       ]);
-      const tries = await eventually(async () => {
+      const tries = await waitFor(async () => {
         const { count } = await t.client.workflow.count(`WorkflowId = '${failedRunId}'`);
         return count >= 2 ? count : undefined;
-      });
+      }, "both executions of the failed run in the visibility store");
       expect(tries).toBe(2);
     } finally {
       // A failed run tears its container down too.
@@ -148,7 +139,7 @@ describe('benchmark workflow through the real server, worker and Docker', () => 
     try {
       const result = (await worker.runUntil(async () => {
         await schedule.trigger();
-        const workflowId = await eventually(async () => (await schedule.describe()).info.recentActions[0]?.action.workflow.workflowId);
+        const workflowId = await waitFor(async () => (await schedule.describe()).info.recentActions[0]?.action.workflow.workflowId, "the schedule's first action");
         return t.client.workflow.getHandle(workflowId).result();
       })) as BenchmarkResult;
 
@@ -256,10 +247,10 @@ describe('benchmark workflow through the real server, worker and Docker', () => 
       for (const [method, aup] of Object.entries(profiles[variant].aup)) expect(result.aup[variant][method], `${variant} ${method}`).toBeCloseTo(aup, 9);
     }
 
-    const childRuns = await eventually(async () => {
+    const childRuns = await waitFor(async () => {
       const { count } = await t.client.workflow.count(`WorkflowType = 'agentRun' AND MlgymBenchId = '${benchId}'`);
       return count >= 6 ? count : undefined;
-    });
+    }, "the benchmark's six runs in the visibility store");
     expect(childRuns).toBe(6);
   });
 });

@@ -5,19 +5,9 @@ import type { BenchSpec } from '../../lib/bench/types.js';
 import { findAgentContainer, removeRunResources } from '../../lib/sandbox/container.js';
 import { docker } from '../../lib/sandbox/docker.js';
 import { leasedGpus, releaseGpus } from '../../lib/sandbox/gpus.js';
+import { waitFor } from '../helpers/poll.js';
 import { useTestTemporal } from '../helpers/temporal.js';
 import { runInput, startRun } from '../helpers/runs.js';
-
-/** Poll until `check` returns a value (the runs here wait on retries, whose timing is the server's). */
-async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 /** The result of the run's completed reserveGpus activity, once there is one. */
 async function reservedGpus(handle: WorkflowHandle): Promise<string[] | undefined> {
@@ -61,7 +51,7 @@ describe('runs that need GPUs', () => {
     const benchId = `bench-gpu-${suffix}`;
     const spec: BenchSpec = { tasks: ['gpuProbe'], models: ['baseline'], seeds: 1, maxSteps: 5, concurrency: 1, noise: {}, gpus: { gpuProbe: 1 }, gpuTaskQueue: gpuQueue };
     handles.push(await t.client.workflow.start('benchmark', { taskQueue: `cpu-${suffix}`, workflowId: benchId, args: [spec] }));
-    const childId = await eventually(async () => {
+    const childId = await waitFor(async () => {
       for await (const w of t.client.workflow.list({ query: `WorkflowType = 'agentRun' AND MlgymBenchId = '${benchId}'` })) return w.workflowId;
       return undefined;
     }, 'the child run');
@@ -69,9 +59,9 @@ describe('runs that need GPUs', () => {
     handles.push(child);
     try {
       expect((await child.describe()).taskQueue).toBe(gpuQueue);
-      expect(await eventually(() => reservedGpus(child), 'reserveGpus')).toEqual([`fake-gpu-${suffix}`]);
+      expect(await waitFor(() => reservedGpus(child), 'reserveGpus')).toEqual([`fake-gpu-${suffix}`]);
       // Listed, then inspected: a container that went in between (a retried provision's) is looked for again.
-      const { HostConfig } = await eventually(async () => {
+      const { HostConfig } = await waitFor(async () => {
         const info = await findAgentContainer(childId);
         return info && docker().getContainer(info.Id).inspect().catch(() => undefined);
       }, 'the created container');
@@ -90,10 +80,10 @@ describe('runs that need GPUs', () => {
     const second = runInput('gpuProbe', 'baseline', { gpus: 1, runId: `gpu-second-${suffix}` });
     const a = await startRun(t.client, gpuQueue, first);
     handles.push(a);
-    expect(await eventually(() => reservedGpus(a), "the first run's reserveGpus")).toEqual([`fake-gpu-${suffix}`]);
+    expect(await waitFor(() => reservedGpus(a), "the first run's reserveGpus")).toEqual([`fake-gpu-${suffix}`]);
     const b = await startRun(t.client, gpuQueue, second);
     handles.push(b);
-    const failure = await eventually(async () => {
+    const failure = await waitFor(async () => {
       const pending = (await b.describe()).raw.pendingActivities?.[0];
       return pending?.activityType?.name === 'reserveGpus' && pending.lastFailure?.message ? pending.lastFailure.message : undefined;
     }, 'the second run to wait for the GPU');
@@ -101,7 +91,7 @@ describe('runs that need GPUs', () => {
     expect(await reservedGpus(b)).toBeUndefined();
 
     await a.terminate('make room');
-    expect(await eventually(() => reservedGpus(b), "the second run's reserveGpus")).toEqual([`fake-gpu-${suffix}`]);
+    expect(await waitFor(() => reservedGpus(b), "the second run's reserveGpus")).toEqual([`fake-gpu-${suffix}`]);
     expect(leasedGpus(second.runId)).toEqual([`fake-gpu-${suffix}`]);
     expect(leasedGpus(first.runId)).toBeUndefined();
   });

@@ -10,6 +10,7 @@ import type { RunResult } from '../../lib/run/types.js';
 import { findAgentContainer, removeRunResources } from '../../lib/sandbox/container.js';
 import { execIn } from '../../lib/sandbox/exec.js';
 import { gymQuery } from '../../workflows/messages.js';
+import { waitFor } from '../helpers/poll.js';
 import { playPython, shellStarts } from '../helpers/gymPython.js';
 import { killHard, startWorkerProcess } from '../helpers/workerProcess.js';
 
@@ -19,15 +20,6 @@ const WS = '/home/agent/workspace';
 const SLOW = `echo began >> ${WS}/began.txt; sleep 6; echo slow | tee -a ${WS}/runs.txt`;
 const ACTIONS = [`echo start >> ${WS}/runs.txt`, SLOW, `cat ${WS}/runs.txt ${WS}/began.txt`, 'submit'];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(read: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (const deadline = Date.now() + 180_000; ; await sleep(100)) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-  }
-}
 
 /** A file of the run's workspace, read in its container (undefined while it does not exist). */
 async function workspaceFile(runId: string, name: string): Promise<string | undefined> {

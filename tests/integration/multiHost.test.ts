@@ -18,6 +18,7 @@ import { startFakeOpenAI } from '../helpers/fakeOpenAI.js';
 import { runInput, startRun } from '../helpers/runs.js';
 import { s3Env, testS3Store } from '../helpers/s3.js';
 import { copyImage, defaultEngineBuilds, engineB, startSecondEngine, type SecondEngine } from '../helpers/secondEngine.js';
+import { waitFor } from '../helpers/poll.js';
 import { useTestTemporal } from '../helpers/temporal.js';
 import { killHard, startWorkerProcess } from '../helpers/workerProcess.js';
 
@@ -53,16 +54,6 @@ async function provisionResult(handle: WorkflowHandle): Promise<ProvisionResult 
   const done = scheduled && events.find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId ?? '') === String(scheduled.eventId));
   const data = done?.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data;
   return data ? (JSON.parse(Buffer.from(data).toString()) as ProvisionResult) : undefined;
-}
-
-async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 240_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** The engines on which a container of the run was created (Docker's event log since the test began). */
@@ -130,7 +121,7 @@ describe('runs on two Docker hosts', () => {
     let workerA = await startHost(hostA, {});
     const handle1 = await startRun(t.client, queue, run1);
     handles.push(handle1);
-    const provisioned1 = await eventually(() => provisionResult(handle1), 'run 1 provisioned');
+    const provisioned1 = await waitFor(() => provisionResult(handle1), 'run 1 provisioned');
     expect(provisioned1.hostQueue).toBe(`${queue}@${hostA}`);
     await killHard(workerA);
 
@@ -143,7 +134,7 @@ describe('runs on two Docker hosts', () => {
     expect((await provisionResult(handle2))?.hostQueue).toBe(`${queue}@${hostB}`);
     // Run 1 goes on (host B runs its workflow tasks and shared activities) to its next container activity, which
     // waits on host A's queue.
-    const waiting = await eventually(async () => {
+    const waiting = await waitFor(async () => {
       const scheduled = activities((await handle1.fetchHistory()).events ?? []).filter((a) => CONTAINER_ACTIVITIES.includes(a.type));
       return scheduled.length ? scheduled : undefined;
     }, 'run 1 to schedule a container activity');
@@ -209,16 +200,16 @@ describe('runs on two Docker hosts', () => {
       const spec: BenchSpec = { tasks: ['quickDilemma'], models, seeds: 1, maxSteps: 20, concurrency: 2, budgetUsd: 10, noise: {}, hostTimeoutS: 5 };
       const bench = await t.client.workflow.start('benchmark', { taskQueue: queue, workflowId: benchId, args: [spec] });
       handles.push(bench);
-      const runIds = await eventually(async () => {
+      const runIds = await waitFor(async () => {
         const ids: string[] = [];
         for await (const w of t.client.workflow.list({ query: `WorkflowType = 'agentRun' AND MlgymBenchId = '${benchId}'` })) ids.push(w.workflowId);
         return ids.length === 2 ? ids.sort() : undefined;
       }, 'the benchmark started its runs');
       const runs = runIds.map((id) => t.client.workflow.getHandle(id));
-      for (const run of runs) expect((await eventually(() => provisionResult(run), 'provisioned')).hostQueue).toBe(`${queue}@${hostB}`);
+      for (const run of runs) expect((await waitFor(() => provisionResult(run), 'provisioned')).hostQueue).toBe(`${queue}@${hostB}`);
       await startHost(hostA, llm);
       for (const run of runs) {
-        await eventually(async () => {
+        await waitFor(async () => {
           const s = await run.query<RunStatus>('status');
           return s.step === 12 && s.lastAction.startsWith('sleep 20') ? s : undefined;
         }, `${run.workflowId} in step 12`);

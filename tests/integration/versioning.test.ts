@@ -16,6 +16,7 @@ import { describeDeployment, runVersion } from '../../lib/temporal/deployment.js
 import { createWorker } from '../../worker.js';
 import { mlgym } from '../helpers/cli.js';
 import { runInput, startRun } from '../helpers/runs.js';
+import { waitFor } from '../helpers/poll.js';
 import { useTestTemporal } from '../helpers/temporal.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/versioning/${name}`, import.meta.url));
@@ -32,25 +33,13 @@ const deployment = `vtest-${hex}`;
 const taskQueue = `versioning-${hex}`;
 const [A, B, C, D] = ['build-a', 'build-b', 'build-c', 'build-d'];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Poll until `probe` gives a value (no timing assertion: the deadline only stops a hung test). */
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 240_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 /** Let a held run go on: create the file its first command waits for, in its container. */
 async function release(runId: string): Promise<void> {
-  const container = await waitFor(`the container of ${runId}`, async () => {
+  const container = await waitFor(async () => {
     const [info] = await docker().listContainers({ filters: { label: [`${labels.run}=${runId}`, `${labels.role}=agent`] } });
     return info;
-  });
+  }, `the container of ${runId}`);
   const done = await execIn(container.Id, ['touch', '/home/agent/workspace/.release']);
   expect(done.exitCode).toBe(0);
 }
@@ -95,7 +84,7 @@ describe('Worker Deployment Versioning: runs stay on the build that started them
   /** Run `worker` until the test ends, once the server knows its version (it does once one of its pollers reached it). */
   async function joined(buildId: string, worker: Worker): Promise<void> {
     workers.set(buildId, { worker, running: worker.run() });
-    await waitFor(`build ${buildId} in ${deployment}`, async () => ((await describeDeployment(t.client, 'default', deployment))?.versions.some((v) => v.buildId === buildId) ? true : undefined));
+    await waitFor(async () => ((await describeDeployment(t.client, 'default', deployment))?.versions.some((v) => v.buildId === buildId) ? true : undefined), `build ${buildId} in ${deployment}`);
   }
 
   const buildOf = async (workflowId: string) => runVersion(await t.client.workflow.getHandle(workflowId).describe());
@@ -121,7 +110,7 @@ describe('Worker Deployment Versioning: runs stay on the build that started them
     benchId = `bench-versioning-${hex}`;
     await t.client.workflow.start('benchmark', { taskQueue, workflowId: benchId, args: [bench()] });
     for (const id of [held.workflowId, toMove.workflowId, benchId]) {
-      const version = await waitFor(`${id} pinned`, async () => ((await buildOf(id)).buildId ? buildOf(id) : undefined));
+      const version = await waitFor(async () => ((await buildOf(id)).buildId ? buildOf(id) : undefined), `${id} pinned`);
       expect(version).toMatchObject({ behavior: 'pinned', buildId: A, deploymentName: deployment, override: null });
     }
 
@@ -151,7 +140,7 @@ describe('Worker Deployment Versioning: runs stay on the build that started them
     const children = [0, 1].map((seed) => benchRunId(benchId, { task: 'quickDilemma', model: HOLD, seed }));
     await release(children[0]!);
     // With concurrency 1 the second child starts only now, after B became current: it still lands on A.
-    const second = await waitFor('the second child run', async () => ((await buildOf(children[1]!).catch(() => undefined))?.buildId ? buildOf(children[1]!) : undefined));
+    const second = await waitFor(async () => ((await buildOf(children[1]!).catch(() => undefined))?.buildId ? buildOf(children[1]!) : undefined), 'the second child run');
     expect(second).toMatchObject({ behavior: 'pinned', buildId: A });
     await release(children[1]!);
     const result = (await t.client.workflow.getHandle(benchId).result()) as BenchmarkResult;
@@ -219,7 +208,7 @@ describe('Worker Deployment Versioning: runs stay on the build that started them
 
     // Nor is a run moved there: it stays on B and finishes there.
     const run = await startRun(t.client, taskQueue, runInput('quickDilemma', HOLD, { seed: 3 }));
-    await waitFor(`${run.workflowId} pinned`, async () => ((await buildOf(run.workflowId)).buildId === B ? true : undefined));
+    await waitFor(async () => ((await buildOf(run.workflowId)).buildId === B ? true : undefined), `${run.workflowId} pinned`);
     const refused = await cli(2, 'deployment', 'move', run.workflowId, '--to', D, '--no-check', '--wait', '1');
     for (const queue of missing) expect(refused.stderr).toContain(queue);
     expect(await buildOf(run.workflowId)).toMatchObject({ buildId: B, override: null });
