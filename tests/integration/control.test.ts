@@ -10,6 +10,7 @@ import { recordName } from '../../lib/run/records.js';
 import type { RunResult, RunStatus, TurnResult } from '../../lib/run/types.js';
 import { temporalCli } from '../../lib/temporal/server.js';
 import { statusQuery } from '../../workflows/messages.js';
+import { waitFor } from '../helpers/poll.js';
 import { useTestTemporal } from '../helpers/temporal.js';
 import { runInput, startRun } from '../helpers/runs.js';
 
@@ -23,14 +24,20 @@ function mlgym(...args: string[]): Promise<{ status: number; stdout: string; std
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(handle: WorkflowHandle, ok: (s: RunStatus) => boolean, what: string): Promise<RunStatus> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
+/** The run's status once `ok` holds. */
+function statusWhen(handle: WorkflowHandle, ok: (s: RunStatus) => boolean, what: string): Promise<RunStatus> {
+  return waitFor(async () => {
     const s = await handle.query(statusQuery);
-    if (ok(s)) return s;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; status ${JSON.stringify(s)}`);
-    await sleep(200);
-  }
+    return ok(s) ? s : undefined;
+  }, what);
+}
+
+/** Until the run waits on nothing but itself: no activity and no workflow task pending (a paused run is then at its pause). */
+async function untilIdle(handle: WorkflowHandle): Promise<void> {
+  await waitFor(async () => {
+    const { raw } = await handle.describe();
+    return !raw.pendingActivities?.length && !raw.pendingWorkflowTask ? true : undefined;
+  }, 'the run to stop between steps');
 }
 
 describe('steering a running run from the CLI', () => {
@@ -44,11 +51,11 @@ describe('steering a running run from the CLI', () => {
     const handle = await startRun(t.client, 'control', input);
     let paused = -1;
     const result = worker.runUntil(async () => {
-      await waitFor(handle, (s) => s.step >= 2, 'two steps');
+      await statusWhen(handle, (s) => s.step >= 2, 'two steps');
 
       expect((await mlgym('pause', input.runId)).status).toBe(0);
-      await waitFor(handle, (s) => s.status === 'paused', 'paused');
-      await sleep(2500); // a step in flight finishes; none starts
+      await statusWhen(handle, (s) => s.status === 'paused', 'paused');
+      await untilIdle(handle); // a step in flight finishes; none starts
       paused = (await handle.query(statusQuery)).step;
       await sleep(2500);
       expect((await handle.query(statusQuery)).step).toBe(paused);
@@ -63,7 +70,7 @@ describe('steering a running run from the CLI', () => {
       expect(JSON.parse(status.stdout)).toMatchObject({ status: 'paused', step: paused, budgetUsd: 2.5, pendingHints: 1 });
 
       expect((await mlgym('resume', input.runId)).status).toBe(0);
-      await waitFor(handle, (s) => s.step >= paused + 2, 'steps after resume');
+      await statusWhen(handle, (s) => s.step >= paused + 2, 'steps after resume');
       const cancel = await mlgym('cancel', input.runId, '--json');
       expect(cancel.status).toBe(0);
       return (await handle.result()) as RunResult;

@@ -12,6 +12,7 @@ import { fixtureTask } from '../helpers/sandbox.js';
 import { BASE_IMAGE } from '../../lib/sandbox/images.js';
 import type { Attempt, ProvisionResult, ToolResult } from '../../lib/run/types.js';
 import { recordName, type ObservationRecord } from '../../lib/run/records.js';
+import { waitFor } from '../helpers/poll.js';
 
 const store = new ArtifactStore();
 const activities = createActivities({ store });
@@ -69,8 +70,7 @@ describe('the agent container and its session', () => {
     const firstHeartbeats: unknown[] = [];
     first.on('heartbeat', (d) => firstHeartbeats.push(d));
     const attempt1 = first.run(activities.toolExec, input);
-    await new Promise((r) => setTimeout(r, 6000));
-    expect(firstHeartbeats).toContainEqual({ key: 'step-7' });
+    await waitFor(async () => (firstHeartbeats.some((h) => (h as { key?: string }).key === 'step-7') ? true : undefined), "the command's heartbeat");
     first.cancel('WORKER_SHUTDOWN');
     await expect(attempt1).rejects.toThrow();
     // Retry: re-attaches by key and returns the one run's result.
