@@ -46,6 +46,8 @@ export default defineConfig({
           include: ['tests/training/**/*.test.ts'],
           ...realServices,
           ...inParallel,
+          // Only stops a hung test: the longest trains for about 180 s here, ~250 s on a 1.4 times slower 2-core machine.
+          testTimeout: 600_000,
         },
       },
       // Each file starts its own time-skipping server.
