@@ -304,6 +304,11 @@ async function beforeRouting(service: Service, namespace: string, name: string, 
   return view;
 }
 
+/** What every routing change tells the server: the deployment, the build, who asks, and whether its own checks are skipped. */
+function routingRequest(namespace: string, name: string, buildId: string | null, force: boolean) {
+  return { namespace, deploymentName: name, buildId: buildId ?? '', identity: identity(), ignoreMissingTaskQueues: force, allowNoPollers: force };
+}
+
 /**
  * Make a version the current one (`buildId` null: the unversioned workers): new runs go to it; pinned runs stay
  * where they are. Unless `force`, it must serve every task queue the current version serves (waited for, see
@@ -311,18 +316,7 @@ async function beforeRouting(service: Service, namespace: string, name: string, 
  */
 export async function setCurrentVersion(service: Service, namespace: string, name: string, buildId: string | null, { force = false, pollersWaitMs = POLLERS_WAIT_MS }: RoutingOptions = {}): Promise<{ previous: string | null }> {
   const view = await beforeRouting(service, namespace, name, buildId, { force, pollersWaitMs });
-  await whenPollersArrive(
-    () =>
-      service.workflowService.setWorkerDeploymentCurrentVersion({
-        namespace,
-        deploymentName: name,
-        buildId: buildId ?? '',
-        identity: identity(),
-        ignoreMissingTaskQueues: force,
-        allowNoPollers: force,
-      }),
-    pollersWaitMs,
-  );
+  await whenPollersArrive(() => service.workflowService.setWorkerDeploymentCurrentVersion(routingRequest(namespace, name, buildId, force)), pollersWaitMs);
   await untilRoutingApplied(service, namespace, name, { current: buildId }, buildId ?? view.current);
   return { previous: view.current };
 }
@@ -335,19 +329,8 @@ export async function setCurrentVersion(service: Service, namespace: string, nam
 export async function setRampingVersion(service: Service, namespace: string, name: string, buildId: string | null, percent: number, { force = false, pollersWaitMs = POLLERS_WAIT_MS }: RoutingOptions = {}): Promise<void> {
   if (!Number.isFinite(percent) || percent < 0 || percent > 100) throw new DeploymentError(`a ramp is a percentage from 0 to 100, got ${percent}`);
   const view = await beforeRouting(service, namespace, name, buildId, { force, pollersWaitMs });
-  await whenPollersArrive(
-    () =>
-      service.workflowService.setWorkerDeploymentRampingVersion({
-        namespace,
-        deploymentName: name,
-        buildId: buildId ?? '',
-        percentage: buildId === null ? 0 : percent,
-        identity: identity(),
-        ignoreMissingTaskQueues: force,
-        allowNoPollers: force,
-      }),
-    pollersWaitMs,
-  );
+  const request = { ...routingRequest(namespace, name, buildId, force), percentage: buildId === null ? 0 : percent };
+  await whenPollersArrive(() => service.workflowService.setWorkerDeploymentRampingVersion(request), pollersWaitMs);
   await untilRoutingApplied(service, namespace, name, { ramping: buildId, percent }, buildId ?? view.ramping?.buildId ?? null);
 }
 

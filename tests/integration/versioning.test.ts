@@ -33,7 +33,6 @@ const deployment = `vtest-${hex}`;
 const taskQueue = `versioning-${hex}`;
 const [A, B, C, D] = ['build-a', 'build-b', 'build-c', 'build-d'];
 
-
 /** Let a held run go on: create the file its first command waits for, in its container. */
 async function release(runId: string): Promise<void> {
   const container = await waitFor(async () => {
