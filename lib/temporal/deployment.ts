@@ -353,9 +353,10 @@ async function versionQueues(service: Service, namespace: string, version: Worke
  * its host queue sends that queue's activities to the build that has it, the old code.
  */
 async function untilServesQueuesOf(service: Service, namespace: string, name: string, target: string, current: string, waitMs: number): Promise<void> {
+  const theirs = await versionQueues(service, namespace, { deploymentName: name, buildId: current });
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const [mine, theirs] = await Promise.all([versionQueues(service, namespace, { deploymentName: name, buildId: target }), versionQueues(service, namespace, { deploymentName: name, buildId: current })]);
+    const mine = await versionQueues(service, namespace, { deploymentName: name, buildId: target });
     const missing = theirs.filter((q) => !mine.some((m) => m.name === q.name && m.type === q.type));
     if (!missing.length) return;
     if (Date.now() > deadline) {

@@ -20,7 +20,6 @@ const WS = '/home/agent/workspace';
 const SLOW = `echo began >> ${WS}/began.txt; sleep 6; echo slow | tee -a ${WS}/runs.txt`;
 const ACTIONS = [`echo start >> ${WS}/runs.txt`, SLOW, `cat ${WS}/runs.txt ${WS}/began.txt`, 'submit'];
 
-
 /** A file of the run's workspace, read in its container (undefined while it does not exist). */
 async function workspaceFile(runId: string, name: string): Promise<string | undefined> {
   const container = await findAgentContainer(runId);

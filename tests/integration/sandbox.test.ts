@@ -70,7 +70,8 @@ describe('the agent container and its session', () => {
     const firstHeartbeats: unknown[] = [];
     first.on('heartbeat', (d) => firstHeartbeats.push(d));
     const attempt1 = first.run(activities.toolExec, input);
-    await waitFor(async () => (firstHeartbeats.some((h) => (h as { key?: string }).key === 'step-7') ? true : undefined), "the command's heartbeat");
+    await waitFor(async () => (firstHeartbeats.some((h) => (h as { key?: string } | undefined)?.key === 'step-7') ? true : undefined), "the command's heartbeat");
+    expect(firstHeartbeats).toContainEqual({ key: 'step-7' });
     first.cancel('WORKER_SHUTDOWN');
     await expect(attempt1).rejects.toThrow();
     // Retry: re-attaches by key and returns the one run's result.
